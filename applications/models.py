@@ -1,0 +1,193 @@
+"""The citizen's case (申请) and its append-only timeline.
+
+Statuses move only through the services in ``applications.services`` (and ``reviews.services``
+for staff decisions), each checked against the one table in ``applications.lifecycle``.
+"""
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from catalog.models import Disease, MedicalInstitution, Region, Scheme
+
+
+class Person(models.Model):
+    """An insured individual: an account holder or someone they apply for.
+
+    One row per resident ID number, so a parent added by two children is still one person.
+    """
+
+    full_name = models.CharField(_("姓名"), max_length=50)
+    id_number = models.CharField(_("身份证号"), max_length=18, unique=True)
+    region = models.ForeignKey(
+        Region, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("参保地")
+    )
+    scheme = models.ForeignKey(
+        Scheme, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("参保类型")
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("参保人")
+        verbose_name_plural = _("参保人")
+
+    def __str__(self) -> str:
+        from applications.id_numbers import mask_name
+
+        return mask_name(self.full_name)
+
+
+class ApplicationStatus(models.TextChoices):
+    DRAFT = "draft", _("草稿")
+    SUBMITTED = "submitted", _("已受理")
+    IN_REVIEW = "in_review", _("审核中")
+    SUPPLEMENT_REQUESTED = "supplement_requested", _("待补正")
+    ESCALATED = "escalated", _("待主管裁定")
+    APPROVED = "approved", _("已通过")
+    REJECTED = "rejected", _("未通过")
+    WITHDRAWN = "withdrawn", _("已撤回")
+
+
+class ApplicationKind(models.TextChoices):
+    INITIAL = "initial", _("资格认定")
+    EXTENSION = "extension", _("待遇延期")
+    REREVIEW = "rereview", _("复审")
+    RECONSIDERATION = "reconsideration", _("复议")
+
+
+class EntryChannel(models.TextChoices):
+    ONLINE = "online", _("网上申请")
+    COUNTER = "counter", _("窗口代录")
+
+
+class Application(models.Model):
+    kind = models.CharField(_("类型"), max_length=20, choices=ApplicationKind.choices, default=ApplicationKind.INITIAL)
+    parent = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="children", verbose_name=_("关联申请")
+    )
+    acceptance_number = models.CharField(_("受理编号"), max_length=24, unique=True, null=True, blank=True)
+    status = models.CharField(
+        _("状态"), max_length=30, choices=ApplicationStatus.choices, default=ApplicationStatus.DRAFT
+    )
+    applicant = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="applications", verbose_name=_("申请人")
+    )
+    patient = models.ForeignKey(
+        Person, on_delete=models.PROTECT, null=True, blank=True, related_name="applications", verbose_name=_("患者")
+    )
+    region = models.ForeignKey(
+        Region, on_delete=models.PROTECT, null=True, blank=True, related_name="applications", verbose_name=_("地区")
+    )
+    scheme = models.ForeignKey(
+        Scheme, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("参保类型")
+    )
+    disease = models.ForeignKey(
+        Disease, on_delete=models.PROTECT, null=True, blank=True, related_name="applications", verbose_name=_("病种")
+    )
+    self_check = models.JSONField(_("自查结果"), default=dict, blank=True)
+    diagnosis = models.TextField(_("诊断"), blank=True)
+    diagnosing_institution = models.ForeignKey(
+        MedicalInstitution,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("诊断医院"),
+    )
+    diagnosis_date = models.DateField(_("诊断日期"), null=True, blank=True)
+    designated_institution = models.ForeignKey(
+        MedicalInstitution,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("定点医疗机构"),
+    )
+    consent_version = models.CharField(_("同意书版本"), max_length=20, blank=True)
+    consent_at = models.DateTimeField(_("同意时间"), null=True, blank=True)
+    wizard_step = models.PositiveSmallIntegerField(default=1)
+    entry_channel = models.CharField(
+        _("渠道"), max_length=20, choices=EntryChannel.choices, default=EntryChannel.ONLINE
+    )
+    entered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("代录人员"),
+    )
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="assigned_applications",
+        verbose_name=_("经办人"),
+    )
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+    submitted_at = models.DateTimeField(_("提交时间"), null=True, blank=True, db_index=True)
+    # The review clock: restarts on resubmission; null while the applicant holds the case.
+    clock_started_at = models.DateTimeField(_("计时起点"), null=True, blank=True)
+    due_at = models.DateTimeField(_("办结期限"), null=True, blank=True, db_index=True)
+    decided_at = models.DateTimeField(_("办结时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("申请")
+        verbose_name_plural = _("申请")
+        indexes = [
+            models.Index(fields=["region", "status", "due_at"], name="app_queue_idx"),
+            models.Index(fields=["applicant", "-created_at"], name="app_applicant_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status="draft") | Q(acceptance_number__isnull=False),
+                name="application_submitted_has_number",
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind__in=["extension", "rereview", "reconsideration"]) | Q(parent__isnull=False),
+                name="application_followup_has_parent",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.acceptance_number or f"#{self.pk} ({self.get_status_display()})"
+
+
+class EventKind(models.TextChoices):
+    CREATED = "created", _("创建草稿")
+    SUBMITTED = "submitted", _("提交申请")
+    CLAIMED = "claimed", _("开始审核")
+    RELEASED = "released", _("退回队列")
+    SUPPLEMENT_REQUESTED = "supplement_requested", _("一次性告知补正")
+    RESUBMITTED = "resubmitted", _("补正后重新提交")
+    EXPERT_OPINION = "expert_opinion", _("专家意见")
+    ESCALATED = "escalated", _("提交主管裁定")
+    APPROVED = "approved", _("审核通过")
+    REJECTED = "rejected", _("审核未通过")
+    WITHDRAWN = "withdrawn", _("撤回申请")
+    ID_REVEALED = "id_revealed", _("查看完整身份证号")
+
+
+class ApplicationEvent(models.Model):
+    """Append-only: the citizen's timeline and the auditor's trail in one table."""
+
+    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(_("事件"), max_length=30, choices=EventKind.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    from_status = models.CharField(max_length=30, blank=True)
+    to_status = models.CharField(max_length=30, blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    visible_to_citizen = models.BooleanField(default=True)
+    created_at = models.DateTimeField(_("时间"), auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        verbose_name = _("办理记录")
+        verbose_name_plural = _("办理记录")
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} @ {self.created_at:%Y-%m-%d %H:%M}"

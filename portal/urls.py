@@ -1,0 +1,19 @@
+import os
+
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+
+from portal import views
+
+ADMIN_URL = os.environ.get("ADMIN_URL", "admin/")
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("healthz", views.healthz, name="healthz"),
+    path("prefs/elder-mode/", views.elder_mode, name="elder_mode"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("accounts/", include("allauth.urls")),
+    path("catalog/", include("catalog.urls")),
+    path(ADMIN_URL, admin.site.urls),
+]

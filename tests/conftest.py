@@ -1,0 +1,18 @@
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _private_media(settings, tmp_path):
+    """Uploaded files go to a per-test directory, never to the developer's var/.
+
+    Changing STORAGES through the ``settings`` fixture fires Django's ``setting_changed``,
+    which resets ``default_storage``.
+    """
+    if settings.STORAGES["default"]["BACKEND"].endswith("FileSystemStorage"):
+        settings.STORAGES = {
+            **settings.STORAGES,
+            "default": {
+                **settings.STORAGES["default"],
+                "OPTIONS": {"location": str(tmp_path / "private"), "base_url": None},
+            },
+        }
