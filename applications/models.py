@@ -191,3 +191,41 @@ class ApplicationEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} @ {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class CertificationStatus(models.TextChoices):
+    ACTIVE = "active", _("有效")
+    EXPIRED = "expired", _("已到期")
+    REVOKED = "revoked", _("已撤销")
+
+
+class Certification(models.Model):
+    """A person's 门特 qualification, named after the national platform's fields (2503 / 5301)."""
+
+    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="certifications")
+    application = models.OneToOneField(
+        Application, on_delete=models.PROTECT, related_name="certification", verbose_name=_("认定申请")
+    )
+    region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="+")
+    scheme = models.ForeignKey(Scheme, on_delete=models.PROTECT, related_name="+", verbose_name=_("险种"))
+    disease = models.ForeignKey(Disease, on_delete=models.PROTECT, related_name="+")
+    opsp_dise_code = models.CharField(_("病种代码"), max_length=30)
+    opsp_dise_name = models.CharField(_("病种名称"), max_length=100)
+    ide_fixmedins_name = models.CharField(_("鉴定机构"), max_length=100, blank=True)
+    designated_institution = models.ForeignKey(
+        MedicalInstitution, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("定点医疗机构")
+    )
+    begndate = models.DateField(_("开始日期"))
+    enddate = models.DateField(_("结束日期"), null=True, blank=True, help_text=_("为空表示长期有效"))
+    status = models.CharField(_("状态"), max_length=10, choices=CertificationStatus.choices, default=CertificationStatus.ACTIVE)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("门特资格")
+        verbose_name_plural = _("门特资格")
+        constraints = [
+            models.CheckConstraint(condition=Q(enddate__isnull=True) | Q(enddate__gte=models.F("begndate")), name="certification_end_after_begin"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.opsp_dise_name} ({self.begndate}–{self.enddate or '长期'})"

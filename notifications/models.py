@@ -1,0 +1,72 @@
+"""The outbox: a notification is a row first (written in the same transaction as its cause),
+a Celery task second. This app is a leaf: it imports no domain app."""
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Channel(models.TextChoices):
+    SMS = "sms", _("短信")
+    INBOX = "inbox", _("站内消息")
+
+
+class NotificationStatus(models.TextChoices):
+    PENDING = "pending", _("待发送")
+    SENDING = "sending", _("发送中")
+    SENT = "sent", _("已发送")
+    FAILED = "failed", _("发送失败（将重试）")
+    DEAD = "dead", _("最终失败")
+
+
+class Notification(models.Model):
+    event_key = models.CharField(_("事件"), max_length=120)
+    channel = models.CharField(_("渠道"), max_length=10, choices=Channel.choices)
+    recipient = models.CharField(_("接收方"), max_length=64, help_text=_("手机号或账户 ID"))
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, blank=True, related_name="notifications"
+    )
+    template_key = models.CharField(_("模板"), max_length=60)
+    params = models.JSONField(_("参数"), default=dict, blank=True)
+    urgent = models.BooleanField(_("紧急"), default=True, help_text=_("非紧急提醒在夜间（21:00–08:00）暂缓发送"))
+    status = models.CharField(
+        _("状态"), max_length=10, choices=NotificationStatus.choices, default=NotificationStatus.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(_("尝试次数"), default=0)
+    last_error = models.CharField(_("最近错误"), max_length=500, blank=True)
+    provider = models.CharField(_("通道商"), max_length=30, blank=True)
+    provider_message_id = models.CharField(_("通道商消息 ID"), max_length=100, blank=True)
+    not_before = models.DateTimeField(_("最早发送时间"), null=True, blank=True)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    claimed_at = models.DateTimeField(_("领取时间"), null=True, blank=True)
+    sent_at = models.DateTimeField(_("发送时间"), null=True, blank=True)
+    read_at = models.DateTimeField(_("已读时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("通知")
+        verbose_name_plural = _("通知")
+        constraints = [
+            models.UniqueConstraint(fields=["event_key", "channel", "recipient"], name="notification_once_per_event")
+        ]
+        indexes = [
+            models.Index(fields=["status", "created_at"], name="notification_sweep_idx"),
+            models.Index(fields=["user", "channel", "-created_at"], name="notification_inbox_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.template_key} → {self.get_channel_display()} ({self.get_status_display()})"
+
+
+class DevSms(models.Model):
+    """What the development gateway 'sent': read by /dev/outbox/ and by tests."""
+
+    phone = models.CharField(max_length=20)
+    template_key = models.CharField(max_length=60)
+    text = models.TextField()
+    params = models.JSONField(default=dict)
+    message_id = models.CharField(max_length=40, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("开发短信")
+        verbose_name_plural = _("开发短信")
