@@ -15,5 +15,9 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/", include("allauth.urls")),
     path("catalog/", include("catalog.urls")),
+    path("me/", include("portal.account_urls")),
+    path("applications/", include("applications.urls")),
+    path("messages/", include("notifications.urls")),
+    path("reviews/", include("reviews.urls")),
     path(ADMIN_URL, admin.site.urls),
 ]
