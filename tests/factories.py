@@ -47,6 +47,7 @@ class RegionFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Region
         django_get_or_create = ("code",)
+        skip_postgeneration_save = True
 
     code = "430500"
     province = "湖南省"
@@ -79,6 +80,7 @@ class CategoryFactory(factory.django.DjangoModelFactory):
 class DiseaseFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Disease
+        skip_postgeneration_save = True
 
     region = factory.SubFactory(RegionFactory)
     category = factory.LazyAttribute(lambda o: CategoryFactory(region=o.region))
