@@ -284,3 +284,25 @@ class MedicalInstitution(Provenance):
     @property
     def level_label(self) -> str:
         return f"{self.get_level_display()}{self.grade}"
+
+
+class CalendarDay(models.Model):
+    """A day that staff entered for a year the ``chinesecalendar`` package does not know yet.
+
+    For such a year, a date listed here overrides the weekday rule (holiday on a weekday,
+    make-up workday 调休 on a weekend); a year with no rows falls back to plain weekdays and the
+    admin warns about it.
+    """
+
+    date = models.DateField(_("日期"), unique=True)
+    is_workday = models.BooleanField(_("是否上班"))
+    name = models.CharField(_("名称"), max_length=30, blank=True, help_text=_("例如：春节、国庆节调休"))
+    source = models.CharField(_("来源"), max_length=300, blank=True, help_text=_("国务院办公厅通知文号或链接"))
+
+    class Meta:
+        ordering = ["date"]
+        verbose_name = _("节假日安排")
+        verbose_name_plural = _("节假日安排")
+
+    def __str__(self) -> str:
+        return f"{self.date} {'上班' if self.is_workday else '休息'} {self.name}"
