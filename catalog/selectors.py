@@ -1,7 +1,147 @@
-from django.db.models import QuerySet
+"""Reads of the regional catalog. Keyword-only, named ``<entity>_<action>``; other apps call these
+instead of querying catalog models directly, so keep the names and signatures stable.
 
-from catalog.models import Region
+Each selector fetches what the catalog pages need in a fixed number of queries, whatever the size
+of the catalog (the page tests pin the counts with ``django_assert_num_queries``).
+"""
+from __future__ import annotations
+
+from django.db.models import Case, Count, IntegerField, Prefetch, Q, QuerySet, Value, When
+
+from catalog.models import (
+    Disease,
+    DiseaseCategory,
+    MedicalInstitution,
+    ReimbursementPolicy,
+    Region,
+    Scheme,
+)
 
 
 def region_list() -> QuerySet[Region]:
-    return Region.objects.order_by("order", "code")
+    """All regions with their settings and the number of diseases loaded for each."""
+    return (
+        Region.objects.select_related("settings")
+        .annotate(loaded_count=Count("diseases", distinct=True))
+        .order_by("order", "code")
+    )
+
+
+def region_get(*, code: str) -> Region:
+    """One region with its service settings; raises ``Region.DoesNotExist`` for an unknown code."""
+    return Region.objects.select_related("settings").get(code=code)
+
+
+def scheme_list() -> QuerySet[Scheme]:
+    return Scheme.objects.order_by("order", "code")
+
+
+def scheme_get(*, code: str) -> Scheme:
+    """Raises ``Scheme.DoesNotExist`` for an unknown code."""
+    return Scheme.objects.get(code=code)
+
+
+def category_list_for_region(*, region: Region) -> QuerySet[DiseaseCategory]:
+    """The region's categories, each annotated with ``loaded_count`` (all its loaded diseases,
+    independent of any search), so the page can say "已载入 N / 声明 M 种" per category."""
+    return (
+        DiseaseCategory.objects.filter(region=region)
+        .annotate(loaded_count=Count("diseases", distinct=True))
+        .order_by("order", "code")
+    )
+
+
+def disease_list_for_region(
+    *, region: Region, scheme: Scheme | str | None = None, q: str | None = None
+) -> QuerySet[Disease]:
+    """The region's diseases, optionally only those open to ``scheme`` (a Scheme or its code)
+    and whose name contains ``q``. Category and schemes come along, so listing costs the same
+    number of queries for 5 diseases or 500."""
+    diseases = Disease.objects.filter(region=region)
+    if scheme is not None:
+        scheme_code = scheme if isinstance(scheme, str) else scheme.code
+        diseases = diseases.filter(schemes__code=scheme_code)
+    q = (q or "").strip()
+    if q:
+        diseases = diseases.filter(Q(name__icontains=q) | Q(code__iexact=q))
+    return (
+        diseases.select_related("category")
+        .prefetch_related(Prefetch("schemes", queryset=Scheme.objects.order_by("order", "code")))
+        .order_by("category__order", "category__code", "order", "code")
+        .distinct()
+    )
+
+
+def disease_get(*, region: Region, code: str) -> Disease:
+    """One disease of the region with what its page shows: category, region settings, schemes,
+    criteria and materials. Raises ``Disease.DoesNotExist`` for a code unknown in that region."""
+    return (
+        Disease.objects.select_related("category", "region", "region__settings")
+        .prefetch_related(
+            Prefetch("schemes", queryset=Scheme.objects.order_by("order", "code")),
+            "criteria",
+            "materials",
+        )
+        .get(region=region, code=code)
+    )
+
+
+def institution_list(
+    *,
+    region: Region,
+    designated: bool | None = None,
+    level: int | None = None,
+    district: str | None = None,
+    may_review: bool | None = None,
+) -> QuerySet[MedicalInstitution]:
+    """The region's medical institutions, highest level first. ``level`` is an exact level
+    (1/2/3); ``None`` leaves a filter off."""
+    institutions = MedicalInstitution.objects.filter(region=region)
+    if designated is not None:
+        institutions = institutions.filter(designated=designated)
+    if level is not None:
+        institutions = institutions.filter(level=level)
+    if district:
+        institutions = institutions.filter(district=district)
+    if may_review is not None:
+        institutions = institutions.filter(may_review=may_review)
+    return institutions.order_by("-level", "name")
+
+
+def _policy_candidates(*, disease: Disease) -> QuerySet[ReimbursementPolicy]:
+    # Specificity: a disease's own policy beats its category's, which beats the region-wide one.
+    return (
+        ReimbursementPolicy.objects.filter(region_id=disease.region_id)
+        .filter(
+            Q(disease_id=disease.pk)
+            | Q(disease__isnull=True, category_id=disease.category_id)
+            | Q(disease__isnull=True, category__isnull=True)
+        )
+        .annotate(
+            specificity=Case(
+                When(disease_id=disease.pk, then=Value(0)),
+                When(category_id=disease.category_id, then=Value(1)),
+                default=Value(2),
+                output_field=IntegerField(),
+            )
+        )
+        .select_related("scheme")
+        .order_by("specificity", "pk")
+    )
+
+
+def policy_for(*, disease: Disease, scheme: Scheme | str) -> ReimbursementPolicy | None:
+    """The policy that applies to ``disease`` for ``scheme``: the disease's own, else its
+    category's, else the region-wide one; ``None`` when no data is loaded (the page then says so
+    honestly instead of guessing)."""
+    scheme_code = scheme if isinstance(scheme, str) else scheme.code
+    return _policy_candidates(disease=disease).filter(scheme__code=scheme_code).first()
+
+
+def policy_table_for(*, disease: Disease) -> list[tuple[Scheme, ReimbursementPolicy | None]]:
+    """For every scheme the disease is open to, the applicable policy (or ``None``), in one query
+    on top of the disease's prefetched schemes."""
+    best: dict[int, ReimbursementPolicy] = {}
+    for policy in _policy_candidates(disease=disease):
+        best.setdefault(policy.scheme_id, policy)  # candidates arrive most specific first
+    return [(scheme, best.get(scheme.pk)) for scheme in disease.schemes.all()]
