@@ -12,6 +12,11 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 
+# A ``source`` starting with this word marks a row invented only to make the demo usable (示例):
+# it is named in no seed, no reference and no official text.
+ILLUSTRATIVE = "illustrative"
+
+
 class Provenance(models.Model):
     source = models.CharField(_("来源"), max_length=500, blank=True)
     verified = models.BooleanField(
@@ -20,6 +25,10 @@ class Provenance(models.Model):
 
     class Meta:
         abstract = True
+
+    @property
+    def is_illustrative(self) -> bool:
+        return self.source.startswith(ILLUSTRATIVE)
 
 
 class Region(Provenance):
@@ -183,8 +192,11 @@ class Disease(Provenance):
         return self.name
 
 
-class EntryCriterion(models.Model):
-    """One item of the disease's entry-standard checklist (the citizen's self-check)."""
+class EntryCriterion(Provenance):
+    """One item of the disease's entry-standard checklist (the citizen's self-check).
+
+    Carries its own provenance: a disease name can be real while its criteria are only an
+    illustrative template borrowed from another province."""
 
     disease = models.ForeignKey(Disease, on_delete=models.CASCADE, related_name="criteria")
     order = models.PositiveSmallIntegerField(_("排序"), default=0)
@@ -199,8 +211,11 @@ class EntryCriterion(models.Model):
         return self.text
 
 
-class RequiredMaterial(models.Model):
-    """A material the applicant uploads for a disease (one upload slot in the wizard)."""
+class RequiredMaterial(Provenance):
+    """A material the applicant uploads for a disease (one upload slot in the wizard).
+
+    Carries its own provenance, because issuer levels and recency windows often come from a
+    seed or an illustrative hint rather than from the disease's official entry."""
 
     disease = models.ForeignKey(Disease, on_delete=models.CASCADE, related_name="materials")
     code = models.SlugField(_("代码"), max_length=40)
