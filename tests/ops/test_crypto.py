@@ -1,0 +1,151 @@
+"""Field-level encryption: the field's conversions, rotation, keyed hashes, a real table."""
+import secrets
+
+import pytest
+from cryptography.fernet import Fernet
+from django.apps import apps
+from django.core.management import call_command
+from django.db import connection, models
+
+from portal import crypto
+
+ID = "11010519491231002X"
+
+
+@pytest.fixture
+def keys(monkeypatch):
+    old, new = Fernet.generate_key().decode(), secrets.token_urlsafe(40)  # a Fernet key and a passphrase
+    monkeypatch.setenv("FIELD_ENCRYPTION_KEYS", old)
+    monkeypatch.setenv("FIELD_HASH_KEY", "h" * 40)
+    return old, new
+
+
+def test_field_round_trip_and_no_plaintext_in_the_stored_value(keys):
+    field = crypto.EncryptedTextField()
+    stored = field.get_prep_value(ID)
+    assert stored.startswith(crypto.PREFIX) and ID not in stored
+    # Randomised: the same number encrypts differently each time (no frequency analysis).
+    assert field.get_prep_value(ID) != stored
+    assert field.from_db_value(stored, None, connection) == ID
+    assert field.to_python(stored) == ID
+    assert field.to_python(ID) == ID
+    assert field.get_prep_value(stored) == stored  # never double-encrypted
+    assert field.get_prep_value(None) is None and field.get_prep_value("") == ""
+    assert field.from_db_value(None, None, connection) is None
+
+
+def test_unicode_diagnosis_round_trips(keys):
+    field = crypto.EncryptedTextField()
+    text = "2型糖尿病伴多个并发症，二级医院诊断"
+    assert field.from_db_value(field.get_prep_value(text), None, connection) == text
+
+
+def test_legacy_plaintext_is_read_as_is_and_flagged_for_encryption(keys):
+    assert crypto.decrypt(ID) == ID
+    assert crypto.needs_reencryption(ID)
+
+
+def test_rotation_new_key_first_old_values_still_readable(keys, monkeypatch):
+    old, new = keys
+    stored_old = crypto.encrypt(ID)
+    assert not crypto.needs_reencryption(stored_old)
+    monkeypatch.setenv("FIELD_ENCRYPTION_KEYS", f"{new},{old}")
+    assert crypto.decrypt(stored_old) == ID
+    assert crypto.needs_reencryption(stored_old)
+    rotated = crypto.reencrypt(stored_old)
+    assert not crypto.needs_reencryption(rotated)
+    # Once re-encrypted, the old key can be dropped.
+    monkeypatch.setenv("FIELD_ENCRYPTION_KEYS", new)
+    assert crypto.decrypt(rotated) == ID
+    with pytest.raises(ValueError) as excinfo:
+        crypto.decrypt(stored_old)
+    assert ID not in str(excinfo.value)
+
+
+def test_short_passphrase_is_refused(monkeypatch):
+    from django.core.exceptions import ImproperlyConfigured
+
+    monkeypatch.setenv("FIELD_ENCRYPTION_KEYS", "short")
+    with pytest.raises(ImproperlyConfigured):
+        crypto.encrypt("x")
+
+
+def test_lookup_hash_is_keyed_and_normalised(keys, monkeypatch):
+    digest = crypto.id_number_hash(ID)
+    assert len(digest) == 64
+    assert crypto.id_number_hash(" 11010519491231002x ") == digest
+    assert crypto.id_number_hash("11010519491231003X") != digest
+    import hashlib
+
+    assert digest != hashlib.sha256(ID.encode()).hexdigest()  # not guessable without the key
+    monkeypatch.setenv("FIELD_HASH_KEY", "k" * 40)
+    assert crypto.id_number_hash(ID) != digest
+
+
+def test_dev_defaults_are_detected(monkeypatch):
+    monkeypatch.delenv("FIELD_ENCRYPTION_KEYS", raising=False)
+    monkeypatch.delenv("FIELD_HASH_KEY", raising=False)
+    assert crypto.keys_are_dev_defaults()
+    assert crypto.decrypt(crypto.encrypt(ID)) == ID  # the embedded default still works
+
+
+@pytest.fixture
+def probe_model(db):
+    """A throwaway model with an encrypted field, on a real PostgreSQL table.
+
+    The table is created inside the test's transaction (PostgreSQL DDL is transactional, so it
+    rolls back) and the model is removed from the app registry afterwards, so no migration or
+    other test ever sees it.
+    """
+
+    class CryptoProbe(models.Model):
+        secret = crypto.EncryptedTextField(blank=True)
+        note = models.CharField(max_length=20, default="")
+
+        class Meta:
+            app_label = "portal"
+            db_table = "ops_test_crypto_probe"
+
+    with connection.schema_editor() as editor:
+        editor.create_model(CryptoProbe)
+    yield CryptoProbe
+    del apps.all_models["portal"]["cryptoprobe"]
+    apps.clear_cache()
+
+
+def _raw(model):
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT secret FROM {model._meta.db_table} ORDER BY id")
+        return [row[0] for row in cursor.fetchall()]
+
+
+def test_real_table_round_trip_and_rotate_command(keys, monkeypatch, probe_model):
+    old, new = keys
+    first = probe_model.objects.create(secret=ID)
+    probe_model.objects.create(secret="")
+    with connection.cursor() as cursor:  # a legacy row from before encryption
+        cursor.execute(f"INSERT INTO {probe_model._meta.db_table} (secret, note) VALUES (%s, 'legacy')", ["2型糖尿病"])
+    assert probe_model.objects.get(pk=first.pk).secret == ID
+    raw = _raw(probe_model)
+    assert ID not in raw[0] and raw[0].startswith(crypto.PREFIX) and raw[1] == "" and raw[2] == "2型糖尿病"
+
+    monkeypatch.setenv("FIELD_ENCRYPTION_KEYS", f"{new},{old}")
+    call_command("reencrypt_fields", "--model", "portal.cryptoprobe", "--dry-run", stdout=(out := __import__("io").StringIO()))
+    assert "2 row(s) to re-encrypt" in out.getvalue()
+    assert _raw(probe_model) == raw  # dry run changed nothing
+
+    call_command("reencrypt_fields", "--model", "portal.cryptoprobe", "--batch-size", "1", stdout=(out := __import__("io").StringIO()))
+    assert "2 row(s) re-encrypted" in out.getvalue()
+    after = _raw(probe_model)
+    assert after[1] == "" and all(value.startswith(crypto.PREFIX) for value in (after[0], after[2]))
+    assert not any(crypto.needs_reencryption(value) for value in (after[0], after[2]))
+
+    monkeypatch.setenv("FIELD_ENCRYPTION_KEYS", new)  # old key dropped: everything still reads
+    assert [row.secret for row in probe_model.objects.order_by("id")] == [ID, "", "2型糖尿病"]
+
+
+def test_text_that_merely_starts_with_the_marker_is_encrypted(keys):
+    field = crypto.EncryptedTextField()
+    sneaky = crypto.PREFIX + "not-a-token"
+    stored = field.get_prep_value(sneaky)
+    assert stored != sneaky and field.from_db_value(stored, None, connection) == sneaky
