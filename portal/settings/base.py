@@ -54,13 +54,18 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so every log line of the request (and the response) carries its id.
+    "portal.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "portal.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # After authentication: the rule depends on request.user.
+    "portal.middleware.NoStoreForPersonalDataMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
@@ -201,12 +206,49 @@ HEALTHZ_TIMEOUT_SECONDS = float(os.environ.get("HEALTHZ_TIMEOUT_SECONDS", "2"))
 
 # --- Logging ------------------------------------------------------------------------------
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
+# JSON lines (LOG_FORMAT=plain for a human at a terminal). Both filters sit on the handler so
+# records from every logger are tagged with the request id and have ID numbers redacted.
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {
+        "request_id": {"()": "portal.log_format.RequestIdFilter"},
+        "redact_id_numbers": {"()": "portal.log_format.RedactIdNumbersFilter"},
+    },
+    "formatters": {
+        "json": {"()": "portal.log_format.JsonFormatter"},
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain" if LOG_FORMAT == "plain" else "json",
+            "filters": ["request_id", "redact_id_numbers"],
+        }
+    },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
+}
+# Celery would replace the root handlers with its own plain ones; workers log like web does.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+
+# --- HTTP hardening (portal/middleware.py), the same in every environment ------------------
+ADMIN_URL = os.environ.get("ADMIN_URL", "admin/")
+# Paths whose pages show personal data: never stored by a browser or proxy cache. Signed-in
+# responses are no-store everywhere anyway; these cover the anonymous public lookup too.
+NO_STORE_PATH_PREFIXES = ("/me/", "/applications/", "/track/", "/messages/", "/reviews/", "/accounts/")
+# Own origin only; no inline script. data:/blob: images for QR codes and upload previews.
+CONTENT_SECURITY_POLICY = {
+    "default-src": ["'self'"],
+    "script-src": ["'self'"],
+    "style-src": ["'self'"],
+    "img-src": ["'self'", "data:", "blob:"],
+    "font-src": ["'self'"],
+    "connect-src": ["'self'"],
+    "object-src": ["'none'"],
+    "base-uri": ["'self'"],
+    "form-action": ["'self'"],
+    "frame-ancestors": ["'none'"],
 }
 
 # Static files: whitenoise serves the collected files; on a developer machine (and in tests)
