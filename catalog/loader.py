@@ -68,10 +68,22 @@ def _differs(obj: models.Model, name: str, value: Any) -> bool:
     model_field = obj._meta.get_field(name)
     if model_field.is_relation:
         return getattr(obj, model_field.attname) != (value.pk if value is not None else None)
-    current = getattr(obj, name)
-    if value is None or current is None:
-        return current != value
-    return current != model_field.to_python(value)
+    return getattr(obj, name) != value
+
+
+def _coerce(model: type[models.Model], values: dict[str, Any]) -> dict[str, Any]:
+    """JSON strings to Python values ("0.80" → Decimal), so comparisons and ``__str__`` work."""
+    coerced = {}
+    for name, value in values.items():
+        model_field = model._meta.get_field(name)
+        if model_field.is_relation or value is None:
+            coerced[name] = value
+            continue
+        try:
+            coerced[name] = model_field.to_python(value)
+        except ValidationError as exc:
+            raise CatalogDataError(f"{model._meta.model_name}.{name}={value!r}: {exc.messages}") from exc
+    return coerced
 
 
 def _clean_and_save(obj: models.Model, update_fields: list[str] | None = None) -> None:
@@ -92,6 +104,7 @@ def _sync(
 ) -> tuple[models.Model, bool]:
     """Create or update one row; returns ``(row, writable)`` where ``writable`` is False for a
     verified row that the file must not touch (nor its children)."""
+    values = _coerce(model, values)
     obj = existing if existing is not None else model.objects.filter(**lookup).first()
     if obj is None:
         obj = model(**lookup, **values)
