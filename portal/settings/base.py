@@ -152,6 +152,8 @@ if STORAGE_BACKEND == "s3":
             "querystring_expire": 300,
             "file_overwrite": False,
             "addressing_style": "path",
+            # SigV4: what MinIO and every current region require; expiry is then X-Amz-Expires.
+            "signature_version": "s3v4",
         },
     }
 else:
