@@ -6,6 +6,8 @@ of the catalog (the page tests pin the counts with ``django_assert_num_queries``
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.db.models import Case, Count, IntegerField, Prefetch, Q, QuerySet, Value, When
 
 from catalog.models import (
@@ -69,6 +71,37 @@ def disease_list_for_region(
         .prefetch_related(Prefetch("schemes", queryset=Scheme.objects.order_by("order", "code")))
         .order_by("category__order", "category__code", "order", "code")
         .distinct()
+    )
+
+
+@dataclass
+class CategoryGroup:
+    category: DiseaseCategory  # annotated with ``loaded_count``
+    diseases: list[Disease]  # the ones matching the search and scheme filter
+
+
+@dataclass
+class RegionCatalog:
+    groups: list[CategoryGroup]
+    loaded_count: int  # every disease loaded for the region, whatever the filter
+    declared_count: int | None  # what the official catalog declares, when known
+    match_count: int
+
+
+def region_catalog(*, region: Region, scheme: Scheme | str | None = None, q: str | None = None) -> RegionCatalog:
+    """The region page in three queries plus the schemes prefetch: every category (also those
+    with no match, so their loaded/declared counts still show) with its matching diseases."""
+    categories = list(category_list_for_region(region=region))
+    by_category: dict[int, list[Disease]] = {c.pk: [] for c in categories}
+    diseases = list(disease_list_for_region(region=region, scheme=scheme, q=q))
+    for disease in diseases:
+        by_category.setdefault(disease.category_id, []).append(disease)
+    settings = getattr(region, "settings", None)
+    return RegionCatalog(
+        groups=[CategoryGroup(category=c, diseases=by_category[c.pk]) for c in categories],
+        loaded_count=sum(c.loaded_count for c in categories),
+        declared_count=settings.declared_disease_count if settings else None,
+        match_count=len(diseases),
     )
 
 
