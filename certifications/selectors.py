@@ -1,0 +1,316 @@
+"""Reads for the certification pages. Access ("a citizen sees only their own and their
+household's") is decided here, on top of ``portal.selectors.person_list_for_account``."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from django.db.models import Prefetch, QuerySet
+from django.utils.translation import gettext_lazy as _
+
+from applications.models import (
+    Application,
+    ApplicationKind,
+    ApplicationStatus,
+    Certification,
+    CertificationStatus,
+    EventKind,
+)
+from catalog.models import Disease, ReimbursementPolicy, ValidityRule
+from certifications.dates import add_months, local_date, local_today, next_year_start
+from certifications.models import (
+    REMOTE_CARE_OPEN,
+    HospitalChange,
+    RemoteCareRegistration,
+)
+from portal.selectors import person_list_for_account
+
+# A follow-up case in one of these statuses blocks filing another one of the same purpose.
+PENDING_STATUSES = frozenset(
+    {
+        ApplicationStatus.SUBMITTED,
+        ApplicationStatus.IN_REVIEW,
+        ApplicationStatus.SUPPLEMENT_REQUESTED,
+        ApplicationStatus.ESCALATED,
+    }
+)
+RENEWAL_KINDS = (ApplicationKind.EXTENSION, ApplicationKind.REREVIEW)
+# The issue fixes the reconsideration deadline at 5 working days for every region; there is no
+# ServiceSettings column for it (the catalog owns that model), so it is one named constant.
+RECONSIDERATION_DEADLINE_WORKING_DAYS = 5
+# The recent photo holding the ID card is what every extension asks for (湖南 特门延期申请).
+ID_PHOTO_CODE = "id_photo"
+
+
+class DisplayStatus:
+    ACTIVE = "active"
+    EXPIRING = "expiring"
+    EXPIRED = "expired"
+    REVOKED = "revoked"
+
+
+DISPLAY_LABELS = {
+    DisplayStatus.ACTIVE: _("有效"),
+    DisplayStatus.EXPIRING: _("即将到期"),
+    DisplayStatus.EXPIRED: _("已到期"),
+    DisplayStatus.REVOKED: _("已撤销"),
+}
+
+
+# --- Access -----------------------------------------------------------------------------------
+def certification_list_for_account(*, user) -> QuerySet[Certification]:
+    """Certifications of the account holder and their household; nothing for anyone else."""
+    return (
+        Certification.objects.filter(person__in=person_list_for_account(user=user))
+        .select_related("person", "region", "region__settings", "scheme", "disease", "disease__category",
+                        "designated_institution", "application")
+        .order_by("person_id", "-begndate", "pk")
+    )
+
+
+def certification_get_for_account(*, user, pk: int) -> Certification:
+    """Raises ``Certification.DoesNotExist`` for a certification outside the account's persons,
+    so views answer 404 and never reveal that it exists."""
+    return certification_list_for_account(user=user).get(pk=pk)
+
+
+def remote_care_get_for_account(*, user, pk: int) -> RemoteCareRegistration:
+    return RemoteCareRegistration.objects.select_related("certification", "certification__person").get(
+        pk=pk, certification__person__in=person_list_for_account(user=user)
+    )
+
+
+def application_list_rejected_for_account(*, user) -> QuerySet[Application]:
+    """Rejected first-time/extension cases the account filed or that concern its persons."""
+    from django.db.models import Q
+
+    persons = person_list_for_account(user=user)
+    return (
+        Application.objects.filter(Q(applicant=user) | Q(patient__in=persons), status=ApplicationStatus.REJECTED)
+        .exclude(kind=ApplicationKind.RECONSIDERATION)
+        .select_related("patient", "disease", "region", "region__settings")
+        .prefetch_related(Prefetch("children", queryset=Application.objects.filter(kind=ApplicationKind.RECONSIDERATION)))
+        .distinct()
+        .order_by("-decided_at", "-pk")
+    )
+
+
+def application_get_rejected_for_account(*, user, pk: int) -> Application:
+    return application_list_rejected_for_account(user=user).get(pk=pk)
+
+
+# --- Rules derived from dates -------------------------------------------------------------------
+def certification_display_status(*, certification: Certification, today: dt.date | None = None) -> str:
+    """``expiring`` is derived (inside the region's extension window); ``expired`` is persisted by
+    the daily sweep but also derived, so the page is right even before the sweep has run."""
+    today = today or local_today()
+    if certification.status == CertificationStatus.REVOKED:
+        return DisplayStatus.REVOKED
+    if certification.status == CertificationStatus.EXPIRED:
+        return DisplayStatus.EXPIRED
+    if certification.enddate is None:
+        return DisplayStatus.ACTIVE
+    if today > certification.enddate:
+        return DisplayStatus.EXPIRED
+    if today >= renewal_window_opens(certification=certification):
+        return DisplayStatus.EXPIRING
+    return DisplayStatus.ACTIVE
+
+
+def renewal_window_opens(*, certification: Certification) -> dt.date:
+    """The first day an extension may be filed: ``extension_window_days`` before the end date."""
+    days = certification.region.settings.extension_window_days
+    return certification.enddate - dt.timedelta(days=days)
+
+
+def renewal_kind_for(*, disease: Disease) -> str:
+    """Diseases with a re-review rule renew through 复审 (their own materials again); the others
+    through 延期 with only a recent photo holding the ID card."""
+    return ApplicationKind.REREVIEW if disease.rereview_required else ApplicationKind.EXTENSION
+
+
+@dataclass(frozen=True)
+class MaterialSlot:
+    code: str
+    name: str
+    description: str = ""
+
+
+def renewal_materials_for(*, disease: Disease) -> list[MaterialSlot]:
+    slots = [MaterialSlot(ID_PHOTO_CODE, str(_("近期手持身份证照片")), str(_("本人手持身份证正面，面部和证件清晰可见")))]
+    if disease.rereview_required:
+        for material in disease.materials.all():
+            if material.required and material.code != ID_PHOTO_CODE:
+                slots.append(MaterialSlot(material.code, material.name, material.description))
+    return slots
+
+
+def renewal_end_for(*, disease: Disease, start: dt.date) -> dt.date | None:
+    """The last day of a validity period starting on ``start`` under the disease's rule."""
+    if disease.validity_rule == ValidityRule.MONTHS:
+        return add_months(start, disease.validity_months) - dt.timedelta(days=1)
+    if disease.validity_rule == ValidityRule.YEAR_END:
+        return dt.date(start.year, 12, 31)
+    return None
+
+
+def renewal_pending(*, certification: Certification) -> Application | None:
+    return (
+        Application.objects.filter(
+            parent_id=certification.application_id, kind__in=RENEWAL_KINDS, status__in=PENDING_STATUSES
+        )
+        .order_by("-pk")
+        .first()
+    )
+
+
+@dataclass
+class HospitalQuota:
+    year: int
+    allowed_per_year: int
+    used: int
+    next_possible: dt.date | None  # None while a change is still possible this year
+
+    @property
+    def can_change(self) -> bool:
+        return self.used < self.allowed_per_year
+
+
+def hospital_change_quota(*, certification: Certification, today: dt.date | None = None) -> HospitalQuota:
+    """Changes used in the current Asia/Shanghai calendar year; the first choice is not a change."""
+    today = today or local_today()
+    used = HospitalChange.objects.filter(
+        certification=certification, year=today.year, from_institution__isnull=False
+    ).count()
+    allowed = certification.region.settings.hospital_changes_per_year
+    return HospitalQuota(
+        year=today.year,
+        allowed_per_year=allowed,
+        used=used,
+        next_possible=None if used < allowed else next_year_start(today),
+    )
+
+
+def hospital_change_history(*, certification: Certification) -> QuerySet[HospitalChange]:
+    return HospitalChange.objects.filter(certification=certification).select_related("from_institution", "to_institution")
+
+
+def remote_care_list_for_certification(*, certification: Certification) -> QuerySet[RemoteCareRegistration]:
+    return RemoteCareRegistration.objects.filter(certification=certification).order_by("-filed_at", "-pk")
+
+
+def remote_care_open_for(*, certification: Certification) -> RemoteCareRegistration | None:
+    return RemoteCareRegistration.objects.filter(certification=certification, status__in=REMOTE_CARE_OPEN).first()
+
+
+def policy_for_certification(*, certification: Certification) -> ReimbursementPolicy | None:
+    """The catalog's policy for the person's scheme; None means no data (the page says so)."""
+    from catalog.selectors import policy_for
+
+    return policy_for(disease=certification.disease, scheme=certification.scheme)
+
+
+# --- The "next action" panel ----------------------------------------------------------------------
+@dataclass
+class NextAction:
+    code: str  # extension | rereview | reapply | hospital | remote_care
+    label: str
+    available: bool
+    opens_on: dt.date | None = None
+    note: str = ""
+
+
+@dataclass
+class CertificationView:
+    certification: Certification
+    status: str
+    status_label: str
+    policy: ReimbursementPolicy | None
+    renewal_kind: str
+    renewal_opens: dt.date | None
+    renewal_pending: Application | None
+    quota: HospitalQuota
+    remote_care: RemoteCareRegistration | None
+    actions: list[NextAction] = field(default_factory=list)
+
+
+def certification_view(*, certification: Certification, today: dt.date | None = None) -> CertificationView:
+    """Everything the certification card shows, with each action and the date it opens."""
+    today = today or local_today()
+    status = certification_display_status(certification=certification, today=today)
+    kind = renewal_kind_for(disease=certification.disease)
+    opens = renewal_window_opens(certification=certification) if certification.enddate else None
+    pending = renewal_pending(certification=certification) if certification.enddate else None
+    quota = hospital_change_quota(certification=certification, today=today)
+    remote = remote_care_open_for(certification=certification)
+    label = _("申请复审") if kind == ApplicationKind.REREVIEW else _("申请延期")
+    actions: list[NextAction] = []
+    live = status in (DisplayStatus.ACTIVE, DisplayStatus.EXPIRING)
+    if status == DisplayStatus.EXPIRED:
+        actions.append(NextAction("reapply", str(_("重新申请资格认定")), True,
+                                  note=str(_("资格已过期，不能再延期，请重新申请认定。"))))
+    elif live and certification.enddate:
+        if pending:
+            actions.append(NextAction(kind, str(label), False, note=str(_("已提交，正在审核（受理编号 %(number)s）。")) % {"number": pending.acceptance_number}))
+        elif today >= opens:
+            actions.append(NextAction(kind, str(label), True, opens_on=opens))
+        else:
+            actions.append(NextAction(kind, str(label), False, opens_on=opens))
+    if live:
+        hospital_label = _("选择定点医疗机构") if certification.designated_institution_id is None else _("变更定点医疗机构")
+        first_choice = certification.designated_institution_id is None
+        actions.append(NextAction("hospital", str(hospital_label), first_choice or quota.can_change,
+                                  opens_on=None if (first_choice or quota.can_change) else quota.next_possible))
+        actions.append(NextAction("remote_care", str(_("异地就医备案")), remote is None,
+                                  note="" if remote is None else str(_("已有备案：%(place)s")) % {"place": f"{remote.province}{remote.city}"}))
+    return CertificationView(
+        certification=certification,
+        status=status,
+        status_label=str(DISPLAY_LABELS[status]),
+        policy=policy_for_certification(certification=certification),
+        renewal_kind=kind,
+        renewal_opens=opens,
+        renewal_pending=pending,
+        quota=quota,
+        remote_care=remote,
+        actions=actions,
+    )
+
+
+# --- Reconsideration ------------------------------------------------------------------------------
+def reconsideration_last_day(*, application: Application) -> dt.date | None:
+    """The last day a rejected case may be taken to reconsideration (inclusive)."""
+    if application.status != ApplicationStatus.REJECTED or application.decided_at is None:
+        return None
+    return local_date(application.decided_at) + dt.timedelta(days=application.region.settings.reconsideration_days)
+
+
+def reconsideration_existing(*, application: Application) -> Application | None:
+    return (
+        Application.objects.filter(parent=application, kind=ApplicationKind.RECONSIDERATION)
+        .exclude(status=ApplicationStatus.WITHDRAWN)
+        .first()
+    )
+
+
+# Event kinds whose actor took part in reviewing the original case.
+_REVIEW_EVENT_KINDS = (
+    EventKind.CLAIMED,
+    EventKind.SUPPLEMENT_REQUESTED,
+    EventKind.EXPERT_OPINION,
+    EventKind.ESCALATED,
+    EventKind.APPROVED,
+    EventKind.REJECTED,
+)
+
+
+def reconsideration_reviewer_allowed(*, application: Application, user) -> bool:
+    """False when ``user`` reviewed the case a reconsideration is about (claimed it, asked for a
+    supplement, gave an expert opinion or decided it). Every review service deciding a case must
+    ask this first; for other kinds of case it is always True."""
+    if application.kind != ApplicationKind.RECONSIDERATION or application.parent_id is None:
+        return True
+    parent = application.parent
+    if parent.assignee_id == user.pk:
+        return False
+    return not parent.events.filter(kind__in=_REVIEW_EVENT_KINDS, actor_id=user.pk).exists()
