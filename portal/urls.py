@@ -19,5 +19,6 @@ urlpatterns = [
     path("applications/", include("applications.urls")),
     path("messages/", include("notifications.urls")),
     path("reviews/", include("reviews.urls")),
+    path("certifications/", include("certifications.urls")),
     path(ADMIN_URL, admin.site.urls),
 ]

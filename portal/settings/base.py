@@ -5,6 +5,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -50,6 +51,7 @@ INSTALLED_APPS = [
     "catalog",
     "applications",
     "reviews",
+    "certifications",
     "notifications",
 ]
 
@@ -132,6 +134,13 @@ CELERY_TIMEZONE = "Asia/Shanghai"
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_BROKER_TRANSPORT_OPTIONS = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2}
 CELERY_BEAT_SCHEDULE: dict = {}  # filled by the apps' schedules in portal/celery_schedule.py
+# Expires certifications and temporary remote-care registrations past their end date and sends
+# renewal reminders; just after midnight Asia/Shanghai so "today" is the new day. Idempotent.
+CELERY_BEAT_SCHEDULE["certifications-daily-sweep"] = {
+    "task": "certifications.daily_sweep",
+    "schedule": crontab(hour=0, minute=20),
+    "options": {"expires": 6 * 3600},
+}
 
 # --- Storage ------------------------------------------------------------------------------
 # Uploaded medical records are private: they are never served from a public URL, only through
