@@ -229,3 +229,90 @@ class Certification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.opsp_dise_name} ({self.begndate}–{self.enddate or '长期'})"
+
+
+class MaterialVerdict(models.TextChoices):
+    PENDING = "pending", _("待审核")
+    ACCEPTED = "accepted", _("合格")
+    UNREADABLE = "unreadable", _("无法辨认")
+    MISSING_STAMP = "missing_stamp", _("缺少公章")
+    TOO_OLD = "too_old", _("超过时效")
+    WRONG_PERSON = "wrong_person", _("非本人材料")
+    NOT_RELEVANT = "not_relevant", _("与申请病种无关")
+
+
+# Upload slots that are not a catalog RequiredMaterial: the documents of an agent (代办) applying
+# for someone else, and a catch-all for extra items a reviewer asks for in a supplement notice.
+PROXY_AGENT_ID_SLOT = "proxy:agent_id"
+PROXY_RELATIONSHIP_SLOT = "proxy:relationship"
+SUPPLEMENT_EXTRA_SLOT = "supplement:extra"
+
+
+def material_upload_to(instance, filename: str) -> str:
+    """A random name: the citizen's file name never reaches the storage path (it is kept apart)."""
+    import uuid
+
+    extension = filename.rsplit(".", 1)[-1].lower() if "." in filename else "bin"
+    return f"materials/{uuid.uuid4().hex[:2]}/{uuid.uuid4().hex}.{extension}"
+
+
+class UploadedMaterial(models.Model):
+    """One uploaded file in one slot of an application (a slot may hold several files).
+
+    Stored privately under a random name; served only through the access-checked view. The
+    request stores the checked original; the processing task replaces an image by its clean
+    re-encoding (no EXIF/GPS, nothing appended) and fills thumbnail and sharpness.
+    """
+
+    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="materials")
+    slot = models.CharField(_("材料项"), max_length=60, help_text=_("病种所需材料代码，或代办材料项"))
+    file = models.FileField(_("文件"), upload_to=material_upload_to, max_length=200)
+    original_name = models.CharField(_("原文件名"), max_length=200)
+    content_type = models.CharField(_("文件类型"), max_length=40)
+    size = models.PositiveIntegerField(_("大小（字节）"))
+    sha256 = models.CharField(max_length=64)
+    thumbnail = models.FileField(_("缩略图"), upload_to=material_upload_to, max_length=200, blank=True)
+    sharpness = models.FloatField(_("清晰度"), null=True, blank=True)
+    processed = models.BooleanField(_("已处理"), default=False)
+    processing_error = models.CharField(max_length=200, blank=True)
+    verdict = models.CharField(
+        _("审核结论"), max_length=20, choices=MaterialVerdict.choices, default=MaterialVerdict.PENDING
+    )
+    verdict_note = models.CharField(_("审核说明"), max_length=300, blank=True)
+    verdict_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    verdict_at = models.DateTimeField(null=True, blank=True)
+    flagged_for_supplement = models.BooleanField(_("需补正"), default=False)
+    # Set on resubmission for a flagged file that a new upload replaced; kept for the audit trail.
+    superseded_at = models.DateTimeField(_("已被替换"), null=True, blank=True)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(_("上传时间"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["application", "slot", "created_at", "pk"]
+        verbose_name = _("申请材料")
+        verbose_name_plural = _("申请材料")
+        indexes = [models.Index(fields=["application", "slot"], name="material_app_slot_idx")]
+
+    def __str__(self) -> str:
+        return self.original_name
+
+    @property
+    def is_image(self) -> bool:
+        return self.content_type.startswith("image/")
+
+
+class AcceptanceCounter(models.Model):
+    """The last acceptance-number sequence issued per region and (Asia/Shanghai) day.
+
+    Incremented with one ``INSERT … ON CONFLICT … DO UPDATE … RETURNING`` statement, so concurrent
+    submits serialise on the row and never reuse or skip a number.
+    """
+
+    region = models.ForeignKey(Region, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    last = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["region", "day"], name="acceptance_counter_once")]

@@ -1,8 +1,28 @@
-"""Reads of the applications app. Access rules live here, in named selectors."""
+"""Reads of the applications app. Access rules live here, in named selectors.
+
+``application_list_for_citizen`` is THE rule for what a citizen may see: their own applications
+and those of the people they may act for (themself and household members, see
+``portal.selectors.person_list_for_account``). Every citizen view starts from it (or from
+``application_list_for_applicant`` for changes), so an object outside it answers 404.
+"""
 from __future__ import annotations
 
+from django.db.models import Prefetch, Q, QuerySet
+
 from applications.id_numbers import normalize_id_number
-from applications.models import Person
+from applications.lifecycle import FINAL
+from applications.models import (
+    PROXY_AGENT_ID_SLOT,
+    PROXY_RELATIONSHIP_SLOT,
+    SUPPLEMENT_EXTRA_SLOT,
+    Application,
+    ApplicationEvent,
+    ApplicationStatus,
+    EventKind,
+    Person,
+    UploadedMaterial,
+)
+from catalog.models import Disease, MedicalInstitution, Region, Scheme
 
 
 def person_find_by_id_number(*, id_number: str) -> Person | None:
@@ -12,3 +32,224 @@ def person_find_by_id_number(*, id_number: str) -> Person | None:
     with a keyed hash, and only this function has to change.
     """
     return Person.objects.filter(id_number=normalize_id_number(id_number)).first()
+
+
+# --- who the account is --------------------------------------------------------------------
+
+def account_person(*, user) -> Person | None:
+    """The account holder's own person (from the real-name identity), or None before it exists."""
+    from portal.models import Identity
+
+    identity = Identity.objects.select_related("person").filter(user=user).first()
+    return identity.person if identity else None
+
+
+def account_is_verified(*, user) -> bool:
+    """Submitting needs a verified real-name identity. Uses the accounts app's selector when it
+    exists (it owns the rule); reading ``Identity.verified_at`` is the same rule meanwhile."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    try:
+        from portal.selectors import identity_is_verified
+    except ImportError:
+        from portal.models import Identity
+
+        return Identity.objects.filter(user=user, verified_at__isnull=False).exists()
+    return bool(identity_is_verified(user=user))
+
+
+def patient_list_for_account(*, user) -> QuerySet[Person]:
+    """Whom the account may apply for; ordered with the holder's own person first."""
+    from portal.selectors import person_list_for_account
+
+    # The account's own person is included even before verification: drafting for oneself is
+    # allowed unverified (submitting is not). Access to *cases* still follows the portal rule.
+    allowed = person_list_for_account(user=user).values("pk")
+    return (
+        Person.objects.filter(Q(pk__in=allowed) | Q(identities__user=user))
+        .select_related("region", "scheme")
+        .distinct()
+        .order_by("pk")
+    )
+
+
+# --- access ----------------------------------------------------------------------------------
+
+def application_list_for_citizen(*, user) -> QuerySet[Application]:
+    """Every application the account may see: those it filed, and those filed for a person it may
+    act for (so a parent sees what a child filed for them). Another account's drafts stay private
+    to that account until submitted."""
+    if not getattr(user, "is_authenticated", False):
+        return Application.objects.none()
+    from portal.selectors import person_list_for_account
+
+    persons = person_list_for_account(user=user).values("pk")
+    return (
+        Application.objects.filter(
+            Q(applicant=user) | (Q(patient__in=persons) & ~Q(status=ApplicationStatus.DRAFT))
+        )
+        .select_related("patient", "region", "disease", "scheme")
+        .distinct()
+        .order_by("-created_at", "-pk")
+    )
+
+
+def application_list_for_applicant(*, user) -> QuerySet[Application]:
+    """Applications the account may change (edit a draft, upload, submit, withdraw): its own."""
+    return application_list_for_citizen(user=user).filter(applicant=user)
+
+
+def application_get_for_citizen(*, user, pk: int) -> Application:
+    """Raises ``Application.DoesNotExist`` for anything outside the citizen's reach."""
+    return application_list_for_citizen(user=user).get(pk=pk)
+
+
+def application_get_for_applicant(*, user, pk: int) -> Application:
+    return application_list_for_applicant(user=user).get(pk=pk)
+
+
+def material_get_for_citizen(*, user, application_pk: int, pk: int) -> UploadedMaterial:
+    """A file of an application the citizen may see; raises ``UploadedMaterial.DoesNotExist``."""
+    visible = application_list_for_citizen(user=user).filter(pk=application_pk).values("pk")
+    return UploadedMaterial.objects.select_related("application").get(pk=pk, application__in=visible)
+
+
+# --- what a page shows ------------------------------------------------------------------------
+
+def application_event_list_for_citizen(*, application: Application) -> QuerySet[ApplicationEvent]:
+    return application.events.filter(visible_to_citizen=True).order_by("created_at", "pk")
+
+
+def material_list(*, application: Application, include_superseded: bool = False) -> QuerySet[UploadedMaterial]:
+    materials = application.materials.all()
+    if not include_superseded:
+        materials = materials.filter(superseded_at__isnull=True)
+    return materials.order_by("slot", "created_at", "pk")
+
+
+def region_list_for_wizard() -> QuerySet[Region]:
+    return Region.objects.select_related("settings").order_by("order", "code")
+
+
+def disease_list_for_application(*, region: Region, scheme: Scheme | None) -> QuerySet[Disease]:
+    """Diseases of the region open to the patient's scheme (all of the region's without one)."""
+    from catalog.selectors import disease_list_for_region
+
+    return disease_list_for_region(region=region, scheme=scheme)
+
+
+def institution_list_for_application(*, region: Region, designated_only: bool = False) -> QuerySet[MedicalInstitution]:
+    from catalog.selectors import institution_list
+
+    return institution_list(region=region, designated=True if designated_only else None)
+
+
+def is_proxy_application(*, application: Application, own_person: Person | None) -> bool:
+    """Applying for someone else (代办) needs the agent's ID and a relationship proof."""
+    return application.patient_id is not None and (own_person is None or application.patient_id != own_person.pk)
+
+
+def material_slots(*, application: Application, own_person: Person | None) -> list[dict]:
+    """The upload slots of an application: one per required material of the disease, plus the
+    proxy documents when the patient is not the account holder. Each slot is a dict with
+    ``code``, ``name``, ``description`` and ``required``."""
+    slots: list[dict] = []
+    if application.disease_id:
+        for material in application.disease.materials.all():
+            slots.append(
+                {"code": material.code, "name": material.name, "description": material.description, "required": material.required}
+            )
+    if is_proxy_application(application=application, own_person=own_person):
+        from django.utils.translation import gettext as _
+
+        slots.append(
+            {"code": PROXY_AGENT_ID_SLOT, "name": _("代办人身份证"), "description": _("代办人本人身份证正反面"), "required": True}
+        )
+        slots.append(
+            {
+                "code": PROXY_RELATIONSHIP_SLOT,
+                "name": _("关系证明或授权委托书"),
+                "description": _("户口本、出生证明等关系证明，或患者签字的授权委托书"),
+                "required": True,
+            }
+        )
+    return slots
+
+
+def supplement_request_event(*, application: Application) -> ApplicationEvent | None:
+    """The latest "supplement requested" event: its ``data["items"]`` is the itemised notice."""
+    return application.events.filter(kind=EventKind.SUPPLEMENT_REQUESTED).order_by("-created_at", "-pk").first()
+
+
+def supplement_slots(*, application: Application) -> set[str]:
+    """Slots the applicant may upload to while a supplement is requested: those holding a flagged
+    file, those named in the notice's items, and a catch-all when an item names no slot."""
+    slots = set(
+        application.materials.filter(flagged_for_supplement=True, superseded_at__isnull=True).values_list("slot", flat=True)
+    )
+    event = supplement_request_event(application=application)
+    for item in (event.data.get("items", []) if event else []):
+        slot = item.get("slot") if isinstance(item, dict) else None
+        slots.add(slot or SUPPLEMENT_EXTRA_SLOT)
+    return slots
+
+
+def application_missing_items(*, application: Application, user, consent_given: bool = True) -> list[str]:
+    """Everything that stops a draft from being submitted, all at once (一次性告知), in Chinese."""
+    from django.utils.translation import gettext as _
+
+    missing: list[str] = []
+    if not account_is_verified(user=user):
+        missing.append(_("账户尚未完成实名认证"))
+    if application.patient_id is None:
+        missing.append(_("未选择患者"))
+    if application.region_id is None:
+        missing.append(_("未选择参保地区"))
+    if application.scheme_id is None:
+        missing.append(_("未选择参保类型"))
+    if application.disease_id is None:
+        missing.append(_("未选择病种"))
+    elif application.region_id and (
+        application.disease.region_id != application.region_id
+        or (application.scheme_id and not application.disease.schemes.filter(pk=application.scheme_id).exists())
+    ):
+        missing.append(_("所选病种不适用于该地区或参保类型，请重新选择"))
+    if not application.diagnosis.strip():
+        missing.append(_("未填写诊断"))
+    if application.diagnosing_institution_id is None:
+        missing.append(_("未选择诊断医院"))
+    if application.diagnosis_date is None:
+        missing.append(_("未填写诊断日期"))
+    present = set(material_list(application=application).values_list("slot", flat=True))
+    for slot in material_slots(application=application, own_person=account_person(user=user)):
+        if slot["required"] and slot["code"] not in present:
+            missing.append(_("缺少材料：%(name)s") % {"name": slot["name"]})
+    if not consent_given:
+        missing.append(_("未同意医疗健康信息处理授权"))
+    return missing
+
+
+def application_is_final(*, application: Application) -> bool:
+    return application.status in FINAL
+
+
+def application_find_for_tracking(*, acceptance_number: str, id_number: str) -> Application | None:
+    """The public lookup: both the acceptance number and the patient's ID number must match.
+    Returns None in every other case, so callers cannot tell which of the two was wrong."""
+    number = (acceptance_number or "").strip()
+    person = person_find_by_id_number(id_number=id_number)
+    if not number or person is None:
+        return None
+    return (
+        Application.objects.select_related("patient", "disease", "region")
+        .filter(acceptance_number=number, patient=person)
+        .exclude(status=ApplicationStatus.DRAFT)
+        .first()
+    )
+
+
+def application_list_prefetched(queryset: QuerySet[Application]) -> QuerySet[Application]:
+    """The "我的申请" list in a fixed number of queries, whatever the number of applications."""
+    return queryset.prefetch_related(
+        Prefetch("materials", queryset=UploadedMaterial.objects.filter(superseded_at__isnull=True).only("pk", "application_id", "flagged_for_supplement"))
+    )

@@ -17,6 +17,7 @@ urlpatterns = [
     path("catalog/", include("catalog.urls")),
     path("me/", include("portal.account_urls")),
     path("applications/", include("applications.urls")),
+    path("track/", include("applications.track_urls")),
     path("messages/", include("notifications.urls")),
     path("reviews/", include("reviews.urls")),
     path("certifications/", include("certifications.urls")),

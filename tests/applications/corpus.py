@@ -18,10 +18,15 @@ def jpeg_bytes(size=(640, 480), *, exif: bytes | None = None, comment: bytes | N
             for x in range(0, size[0], 8):
                 if (x // 8 + y // 8) % 2:
                     draw.rectangle([x, y, x + 3, y + 3], fill="black")
-    else:
-        # A smooth gradient: what a badly focused photo of a page looks like to the filter.
-        for x in range(size[0]):
-            draw.line([(x, 0), (x, size[1])], fill=(200 + x * 40 // size[0],) * 3)
+    if not sharp:
+        # The same page photographed out of focus.
+        from PIL import ImageFilter
+
+        for y in range(0, size[1], 8):
+            for x in range(0, size[0], 8):
+                if (x // 8 + y // 8) % 2:
+                    draw.rectangle([x, y, x + 3, y + 3], fill="black")
+        image = image.filter(ImageFilter.GaussianBlur(4))
     out = io.BytesIO()
     kwargs = {"quality": 90}
     if exif is not None:

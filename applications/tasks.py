@@ -1,0 +1,10 @@
+"""Celery tasks of the applications app: thin wrappers that take ids and call a service."""
+from celery import shared_task
+
+from applications.services import material_process
+
+
+@shared_task(ignore_result=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=3)
+def material_process_task(material_id: int) -> None:
+    """Re-encode one uploaded image, thumbnail it and score its sharpness (idempotent)."""
+    material_process(material_id=material_id)
