@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/portal
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/1
 
-.PHONY: run test install services system-packages migrate messages check clean
+.PHONY: run test install services system-packages stack stack-stop stack-status migrate messages check clean
 
 $(STAMP):
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -34,6 +34,11 @@ system-packages:
 	@if ! command -v chromium >/dev/null 2>&1 || ! fc-list 2>/dev/null | grep -qi "wenquanyi\|wqy"; then \
 		echo "Installing chromium and fonts-wqy-microhei (browser tests)"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-microhei; \
+	fi
+	@# docker-compose (v1, Debian) only validates docker-compose.yml in tests/ops; no engine needed.
+	@if ! command -v docker-compose >/dev/null 2>&1; then \
+		echo "Installing docker-compose (compose file validation)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose; \
 	fi
 
 ## PostgreSQL and Redis must answer on loopback; start them when they do not.
@@ -62,3 +67,14 @@ check: install
 
 clean:
 	rm -rf $(VENV) var
+
+## make stack: the production configuration natively (gunicorn, Celery worker and beat, moto's S3
+## API) on loopback; logs in var/stack/. See docs/OPERATIONS.md. `make stack-stop` ends it.
+stack: install services
+	scripts/stack.sh start
+
+stack-stop:
+	scripts/stack.sh stop
+
+stack-status:
+	scripts/stack.sh status

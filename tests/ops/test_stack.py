@@ -1,0 +1,194 @@
+"""Smoke test of the production configuration: `scripts/stack.sh` (what `make stack` runs)
+starts gunicorn, a Celery worker and beat with portal.settings.production against PostgreSQL,
+Redis and moto's S3 API on loopback; we probe it over HTTP and through its own manage.py."""
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import dj_database_url
+import psycopg2
+import pytest
+import redis
+
+from applications.id_numbers import is_valid_id_number, mask_id_number
+from tests.ops.conftest import PYTHON, ROOT, free_port
+
+ID = "11010519491231002X"
+# The smoke stack's own Redis database: its Celery queue must not mix with the test run's.
+SMOKE_REDIS_URL = os.environ.get("SMOKE_REDIS_URL", "redis://127.0.0.1:6379/14")
+
+
+def _smoke_database_url() -> str:
+    base = dj_database_url.parse(os.environ.get("DATABASE_URL") or "postgres://postgres@127.0.0.1:5432/portal")
+    name = f"{base['NAME']}_smoke"
+    auth = base["USER"] + (f":{base['PASSWORD']}" if base["PASSWORD"] else "")
+    return f"postgres://{auth}@{base['HOST'] or '127.0.0.1'}:{base['PORT'] or 5432}/{name}"
+
+
+def _drop_database(url: str) -> None:
+    db = dj_database_url.parse(url)
+    conn = psycopg2.connect(host=db["HOST"], port=db["PORT"], user=db["USER"], password=db["PASSWORD"] or None,
+                            dbname="postgres", connect_timeout=5)
+    conn.autocommit = True
+    with conn.cursor() as cursor:
+        cursor.execute(f'DROP DATABASE IF EXISTS "{db["NAME"]}" WITH (FORCE)')
+    conn.close()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    stack_dir = tmp_path_factory.mktemp("stack")
+    web_port, s3_port = free_port(), free_port()
+    database_url = _smoke_database_url()
+    _drop_database(database_url)  # a fresh database: migrations run from zero, as on a first deploy
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "SECURE_"))},
+        "STACK_DIR": str(stack_dir),
+        "STACK_WEB_PORT": str(web_port),
+        "STACK_S3_PORT": str(s3_port),
+        "STACK_DATABASE_URL": database_url,
+        "STACK_REDIS_URL": SMOKE_REDIS_URL,
+        "STACK_TIMEOUT": "90",
+        "PY": PYTHON,
+    }
+    script = str(ROOT / "scripts" / "stack.sh")
+    try:
+        started = subprocess.run([script, "start"], env=env, capture_output=True, text=True, timeout=240)
+        assert started.returncode == 0, started.stdout[-3000:] + started.stderr[-3000:]
+        stack_env = dict(
+            line.split("=", 1) for line in (stack_dir / "env").read_text().splitlines() if line and not line.startswith("#")
+        )
+        yield {"dir": stack_dir, "url": f"http://127.0.0.1:{web_port}", "env": {**os.environ, **stack_env}, "start": started}
+    finally:
+        pids = [int(p.read_text()) for p in stack_dir.glob("*.pid")]
+        stopped = subprocess.run([script, "stop"], env=env, capture_output=True, text=True, timeout=60)
+        deadline = time.monotonic() + 15
+        while any(_alive(pid) for pid in pids) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        leftover = [pid for pid in pids if _alive(pid)]
+        for pid in leftover:  # only our own processes, by id
+            os.killpg(pid, 9)
+        redis.Redis.from_url(SMOKE_REDIS_URL).flushdb()
+        _drop_database(database_url)
+        assert stopped.returncode == 0 and not leftover, (stopped.stdout, stopped.stderr, leftover)
+
+
+def _get(url: str, **headers) -> tuple[int, dict, bytes]:
+    request = urllib.request.Request(url, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=15) as response:
+            return response.status, dict(response.headers), response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, dict(exc.headers), exc.read()
+
+
+def _shell(stack, code: str, timeout: float = 90) -> str:
+    result = subprocess.run(
+        [PYTHON, "manage.py", "shell", "-c", code], cwd=ROOT, env=stack["env"], capture_output=True, text=True, timeout=timeout
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result.stdout
+
+
+def test_started_once_with_production_settings(stack):
+    assert stack["env"]["DJANGO_SETTINGS_MODULE"] == "portal.settings.production"
+    assert stack["start"].stdout.count("Running migrations") <= 1
+    for name in ("s3", "web", "worker", "beat"):
+        assert _alive(int((stack["dir"] / f"{name}.pid").read_text())), name
+
+
+def test_healthz_reports_every_production_part_ok(stack):
+    status, headers, body = _get(stack["url"] + "/healthz")
+    assert status == 200, body
+    report = json.loads(body)
+    checks = report["checks"]
+    assert {name: checks[name]["ok"] for name in checks} == {"database": True, "cache": True, "broker": True, "storage": True}
+    assert (checks["database"]["detail"], checks["cache"]["detail"], checks["storage"]["detail"]) == ("postgresql", "redis", "s3")
+    assert headers["X-Request-ID"]
+
+
+def test_pages_carry_the_production_headers(stack):
+    status, headers, body = _get(stack["url"] + "/", **{"X-Request-ID": "smoke-request-0001"})
+    assert status == 200
+    assert headers["X-Request-ID"] == "smoke-request-0001"
+    assert "script-src 'self'" in headers["Content-Security-Policy"]
+    assert headers["X-Frame-Options"] == "DENY"
+    # Static files come from the collected, hashed manifest (collectstatic ran at start).
+    css = re.search(r'href="(/static/css/portal\.[0-9a-f]{12}\.css)"', body.decode())
+    assert css, "manifest static file name expected in production"
+    assert _get(stack["url"] + css.group(1))[0] == 200
+    # The admin lives where ADMIN_URL says, not at /admin/.
+    assert _get(stack["url"] + "/admin/login/")[0] == 404
+    status, headers, _ = _get(stack["url"] + "/staff-admin/login/")
+    assert status == 200 and "no-store" in headers["Cache-Control"]
+
+
+def test_uploads_are_stored_as_private_objects_in_the_s3_api(stack):
+    out = _shell(stack, (
+        "import json, urllib.request\n"
+        "from django.core.files.base import ContentFile\n"
+        "from django.core.files.storage import storages\n"
+        "s = storages['default']\n"
+        "name = s.save('smoke/report.txt', ContentFile(b'smoke-bytes'))\n"
+        "keys = [o.key for o in s.bucket.objects.filter(Prefix='smoke/')]\n"
+        "body = urllib.request.urlopen(s.url(name), timeout=10).read().decode()\n"
+        "grants = [g['Permission'] for g in s.bucket.Object(name).Acl().grants]\n"
+        "print('RESULT', json.dumps({'name': name, 'keys': keys, 'body': body, 'grants': grants, 'url': s.url(name)}))\n"
+    ))
+    result = json.loads(out.split("RESULT ", 1)[1])
+    assert result["name"] in result["keys"]
+    assert result["body"] == "smoke-bytes"
+    assert result["grants"] == ["FULL_CONTROL"]
+    assert "X-Amz-Expires=300" in result["url"]
+
+
+def test_the_worker_delivers_a_notification_through_the_dev_gateway(stack):
+    out = _shell(stack, (
+        "import time, uuid\n"
+        "from django.db import transaction\n"
+        "from notifications.models import DevSms\n"
+        "from notifications.services import notification_create\n"
+        "phone = '139' + str(uuid.uuid4().int)[:8]\n"
+        "with transaction.atomic():\n"
+        "    notification_create(event_key=f'smoke:{uuid.uuid4().hex}', template_key='application_submitted',\n"
+        "                        params={'number': 'SMOKE-0001'}, phone=phone, channels=('sms',), urgent=True)\n"
+        "deadline = time.monotonic() + 45\n"
+        "while time.monotonic() < deadline and not DevSms.objects.filter(phone=phone).exists():\n"
+        "    time.sleep(0.3)\n"
+        "sms = DevSms.objects.filter(phone=phone).first()\n"
+        "print('RESULT', sms.text if sms else 'MISSING')\n"
+    ), timeout=120)
+    text = out.split("RESULT ", 1)[1].strip()
+    assert "SMOKE-0001" in text, text
+    worker_log = (stack["dir"] / "worker.log").read_text()
+    assert "notifications.tasks.notification_send" in worker_log
+
+
+def test_logs_are_json_and_never_show_an_id_number(stack):
+    # Put a valid ID number where careless logging would pick it up: a query string and a path.
+    _get(stack["url"] + f"/healthz?id_number={ID}", **{"X-Request-ID": "smoke-redaction-01"})
+    _get(stack["url"] + f"/track/{ID}/")
+    time.sleep(0.5)
+    web_lines = [json.loads(line) for line in (stack["dir"] / "web.log").read_text().splitlines() if line.startswith("{")]
+    ours = [line for line in web_lines if line["request_id"] == "smoke-redaction-01"]
+    assert ours and ours[0]["path"] == "/healthz" and ours[0]["status"] == 200
+    # Django's own "Not Found: <path>" warning went through the redacting filter.
+    assert any(line["logger"] == "django.request" and mask_id_number(ID) in line["message"] for line in web_lines)
+    for path in Path(stack["dir"]).glob("*.log"):
+        for candidate in re.findall(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])", path.read_text()):
+            assert not is_valid_id_number(candidate), f"ID number in {path.name}"
