@@ -180,8 +180,10 @@ class Disease(Provenance):
         constraints = [
             models.UniqueConstraint(fields=["region", "code"], name="disease_unique_code_per_region"),
             models.UniqueConstraint(fields=["region", "name"], name="disease_unique_name_per_region"),
+            # isnull=False matters: in SQL a NULL comparison passes a CHECK, so "> 0" alone
+            # would let a months rule through with no months.
             models.CheckConstraint(
-                condition=~Q(validity_rule="months") | Q(validity_months__gt=0),
+                condition=~Q(validity_rule="months") | Q(validity_months__isnull=False, validity_months__gt=0),
                 name="disease_months_rule_has_months",
             ),
         ]
