@@ -27,6 +27,14 @@ def percent(value: Decimal | None) -> str:
 
 
 @register.filter
+def plain_number(value: Decimal | None) -> str:
+    """``Decimal("0.50")`` → ``0.5``, ``Decimal("8.00")`` → ``8`` (working days, amounts)."""
+    if value is None:
+        return ""
+    return f"{Decimal(value).normalize():f}"
+
+
+@register.filter
 def channel_kind(kind: str) -> str:
     return CHANNEL_KINDS.get(kind, kind)
 
