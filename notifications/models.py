@@ -1,5 +1,13 @@
 """The outbox: a notification is a row first (written in the same transaction as its cause),
-a Celery task second. This app is a leaf: it imports no domain app."""
+a Celery task second. This app is a leaf: it imports no domain app.
+
+Life of an SMS row: pending → sending (claimed, attempts + 1) → sent; a failed attempt goes to
+failed with ``not_before`` set by exponential backoff, and after the last attempt to dead. An
+in-site (inbox) row is delivered by being written, so it is created as sent. See
+``notifications/README.md``.
+"""
+import uuid
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -40,6 +48,14 @@ class Notification(models.Model):
     claimed_at = models.DateTimeField(_("领取时间"), null=True, blank=True)
     sent_at = models.DateTimeField(_("发送时间"), null=True, blank=True)
     read_at = models.DateTimeField(_("已读时间"), null=True, blank=True)
+    # Sent to the provider with every attempt (Aliyun OutId, Tencent SessionContext): the one key
+    # by which we can later ask the provider "did you already get this?" before sending again.
+    reference = models.UUIDField(_("发送流水号"), default=uuid.uuid4, unique=True, editable=False)
+    # True from the moment a provider call starts until the provider answers: a crash, a timeout or
+    # a killed worker leaves it set, and the next attempt must look the reference up first.
+    delivery_uncertain = models.BooleanField(
+        _("结果待核实"), default=False, help_text=_("上次发送结果未知；重发前先向通道商查询")
+    )
 
     class Meta:
         verbose_name = _("通知")
@@ -50,6 +66,8 @@ class Notification(models.Model):
         indexes = [
             models.Index(fields=["status", "created_at"], name="notification_sweep_idx"),
             models.Index(fields=["user", "channel", "-created_at"], name="notification_inbox_idx"),
+            # Per-number limits count a recipient's recent rows before every provider call.
+            models.Index(fields=["recipient", "channel", "created_at"], name="notification_recipient_idx"),
         ]
 
     def __str__(self) -> str:
@@ -64,6 +82,7 @@ class DevSms(models.Model):
     text = models.TextField()
     params = models.JSONField(default=dict)
     message_id = models.CharField(max_length=40, unique=True)
+    reference = models.CharField(max_length=64, blank=True, db_index=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:

@@ -1,39 +1,229 @@
-"""Delivering outbox rows (first version: claim, send through the configured gateway, record)."""
+"""Delivering SMS outbox rows: claim, (look up,) send, record; and the sweep that recovers rows.
+
+A row is claimed in a short transaction (locked, moved to sending, attempts + 1, marked uncertain)
+before the provider is called, so two workers never send the same row. ``delivery_uncertain``
+stays set if the worker dies or the provider's answer is lost; the next attempt then asks the
+gateway for the row's reference before sending again, because providers are not idempotent.
+"""
 from __future__ import annotations
 
-from django.db import transaction
-from django.utils import timezone
-from django.utils.module_loading import import_string
-from django.conf import settings
+import logging
+from datetime import datetime, timedelta
 
-from notifications.gateways.base import GatewayError
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from notifications.gateways.base import GatewayError, Lookup
+from notifications.gateways.config import sms_gateway
+from notifications.limits import LOGIN_CODE, quiet_hours_end, recipient_lock, sms_daily_next_slot
 from notifications.models import Channel, Notification, NotificationStatus
+from notifications.publishing import notification_publish, notification_publish_on_commit
 from notifications.templates_text import render_text
 
+logger = logging.getLogger(__name__)
 
-def sms_gateway():
-    return import_string(getattr(settings, "SMS_GATEWAY", "notifications.gateways.dev.DevGateway"))()
+DUE_STATUSES = (NotificationStatus.PENDING, NotificationStatus.FAILED)
 
 
-def notification_deliver(*, notification_id: int) -> None:
-    with transaction.atomic():
-        notification = Notification.objects.select_for_update().get(pk=notification_id)
-        if notification.status not in (NotificationStatus.PENDING, NotificationStatus.FAILED):
-            return
-        notification.status = NotificationStatus.SENDING
-        notification.claimed_at = timezone.now()
-        notification.attempts += 1
-        notification.save(update_fields=["status", "claimed_at", "attempts"])
-    if notification.channel != Channel.SMS:
-        return
-    text = render_text(notification.template_key, notification.params)
+def retry_delay(*, attempt: int) -> int:
+    """Exponential backoff after the ``attempt``-th failure: base, 2×base, 4×base … at most an hour."""
+    return min(settings.NOTIFICATIONS["RETRY_BASE_SECONDS"] * 2 ** max(attempt - 1, 0), 3600)
+
+
+def notification_deliver(*, notification_id: int) -> str:
+    """Deliver one SMS row if it is due; returns what happened (for logs and tests).
+
+    Safe to run twice or concurrently: only the run that claims the row goes on.
+    """
+    claim = _claim(notification_id=notification_id)
+    if isinstance(claim, str):
+        return claim
+    notification, previous_uncertain, previous_claimed_at = claim
+    attempt = notification.attempts
+    gateway = sms_gateway()
+    reference = str(notification.reference)
+
+    if previous_uncertain:
+        found = gateway.lookup(phone=notification.recipient, reference=reference, attempted_at=previous_claimed_at)
+        if found.outcome is Lookup.FOUND:
+            _record_sent(notification, provider=found.provider, message_id=found.message_id)
+            return "found"
+        if found.outcome is Lookup.UNKNOWN:
+            # Sending again could be a duplicate, not sending could lose a supplement request:
+            # a person decides (admin: filter "结果待核实", then resend or leave).
+            _record_outcome(
+                notification,
+                attempt=attempt,
+                status=NotificationStatus.DEAD,
+                uncertain=True,
+                error=f"manual check needed: earlier attempt may have been sent ({found.detail})",
+            )
+            return "manual_check"
+
     try:
-        result = sms_gateway().send(
-            phone=notification.recipient, template_key=notification.template_key, params=notification.params, text=text
+        text = render_text(notification.template_key, notification.params)
+        result = gateway.send(
+            phone=notification.recipient,
+            template_key=notification.template_key,
+            params=notification.params,
+            text=text,
+            reference=reference,
         )
     except GatewayError as exc:
-        Notification.objects.filter(pk=notification.pk).update(status=NotificationStatus.FAILED, last_error=str(exc)[:500])
-        raise
-    Notification.objects.filter(pk=notification.pk).update(
-        status=NotificationStatus.SENT, provider=result.provider, provider_message_id=result.message_id, sent_at=timezone.now()
+        return _record_failure(notification, attempt=attempt, exc=exc)
+    except (KeyError, ValueError) as exc:  # unknown template or missing params: no retry can fix it
+        return _record_failure(notification, attempt=attempt, exc=GatewayError(repr(exc), retryable=False))
+    except Exception as exc:  # noqa: BLE001 - a gateway bug: it may have sent, so look it up next time
+        logger.exception("SMS gateway raised unexpectedly for notification %s", notification.pk)
+        return _record_failure(notification, attempt=attempt, exc=GatewayError(repr(exc), uncertain=True))
+    _record_sent(notification, provider=result.provider, message_id=result.message_id)
+    return "sent"
+
+
+def _claim(*, notification_id: int):
+    now = timezone.now()
+    with transaction.atomic():
+        # skip_locked: a row another worker is claiming right now is theirs.
+        notification = Notification.objects.select_for_update(skip_locked=True).filter(pk=notification_id).first()
+        if notification is None:
+            return "busy_or_missing"
+        if notification.channel != Channel.SMS:
+            return "not_sms"
+        if notification.status not in DUE_STATUSES:
+            return f"skipped_{notification.status}"
+        if notification.not_before and notification.not_before > now:
+            return "not_yet"
+        if not notification.urgent and (until := quiet_hours_end(now=now)):
+            notification.not_before = until
+            notification.save(update_fields=["not_before"])
+            return "quiet_hours"
+        recipient_lock(recipient=notification.recipient)
+        if notification.template_key != LOGIN_CODE and (slot := sms_daily_next_slot(phone=notification.recipient, now=now)):
+            notification.not_before = slot
+            notification.last_error = "per-number daily SMS limit reached; waiting"
+            notification.save(update_fields=["not_before", "last_error"])
+            return "limited"
+        previous = (notification.delivery_uncertain, notification.claimed_at)
+        notification.status = NotificationStatus.SENDING
+        notification.claimed_at = now
+        notification.attempts += 1
+        notification.delivery_uncertain = True
+        notification.save(update_fields=["status", "claimed_at", "attempts", "delivery_uncertain"])
+    return notification, *previous
+
+
+def _record_sent(notification: Notification, *, provider: str, message_id: str) -> None:
+    # Whichever attempt learns of the success records it; a success is never overwritten.
+    Notification.objects.filter(pk=notification.pk).exclude(status=NotificationStatus.SENT).update(
+        status=NotificationStatus.SENT,
+        provider=provider[:30],
+        provider_message_id=message_id[:100],
+        sent_at=timezone.now(),
+        delivery_uncertain=False,
+        not_before=None,
     )
+
+
+def _record_outcome(
+    notification: Notification,
+    *,
+    attempt: int,
+    status: str,
+    uncertain: bool,
+    error: str,
+    not_before: datetime | None = None,
+    attempts_delta: int = 0,
+) -> bool:
+    # Only the attempt that still owns the claim records a failure: a sweep may have re-queued the
+    # row meanwhile, and an old attempt's failure must not undo a newer one's work.
+    updated = Notification.objects.filter(
+        pk=notification.pk, status=NotificationStatus.SENDING, attempts=attempt
+    ).update(
+        status=status,
+        delivery_uncertain=uncertain,
+        last_error=error[:500],
+        not_before=not_before,
+        attempts=F("attempts") + attempts_delta,
+    )
+    return bool(updated)
+
+
+def _record_failure(notification: Notification, *, attempt: int, exc: GatewayError) -> str:
+    now = timezone.now()
+    if exc.retry_after:
+        # Throttled by the provider: nothing was sent; wait for its window without spending an attempt.
+        not_before = now + timedelta(seconds=exc.retry_after)
+        if _record_outcome(
+            notification,
+            attempt=attempt,
+            status=NotificationStatus.FAILED,
+            uncertain=False,
+            error=str(exc),
+            not_before=not_before,
+            attempts_delta=-1,
+        ):
+            notification_publish(notification_id=notification.pk, countdown=exc.retry_after)
+        return "throttled"
+    if exc.retryable and attempt < settings.NOTIFICATIONS["MAX_ATTEMPTS"]:
+        delay = retry_delay(attempt=attempt)
+        if _record_outcome(
+            notification,
+            attempt=attempt,
+            status=NotificationStatus.FAILED,
+            uncertain=exc.uncertain,
+            error=str(exc),
+            not_before=now + timedelta(seconds=delay),
+        ):
+            notification_publish(notification_id=notification.pk, countdown=delay)
+        return "retry"
+    _record_outcome(notification, attempt=attempt, status=NotificationStatus.DEAD, uncertain=exc.uncertain, error=str(exc))
+    logger.warning("notification %s is dead after %s attempt(s): %s", notification.pk, attempt, exc)
+    return "dead"
+
+
+def outbox_sweep(*, now: datetime | None = None, batch: int = 500) -> dict[str, int]:
+    """The periodic safety net: recover rows stuck in sending and re-queue rows whose time has come.
+
+    A stuck row (claimed longer ago than any task may run) goes back to failed with its
+    ``delivery_uncertain`` flag kept, so its next attempt looks the reference up before sending.
+    """
+    now = now or timezone.now()
+    limits = settings.NOTIFICATIONS
+    stuck_before = now - timedelta(seconds=limits["SENDING_STUCK_AFTER_SECONDS"])
+    with transaction.atomic():
+        stuck = list(
+            Notification.objects.select_for_update(skip_locked=True)
+            .filter(channel=Channel.SMS, status=NotificationStatus.SENDING, claimed_at__lt=stuck_before)
+            .values_list("pk", flat=True)[:batch]
+        )
+        Notification.objects.filter(pk__in=stuck).update(
+            status=NotificationStatus.FAILED,
+            delivery_uncertain=True,
+            not_before=None,
+            last_error="stuck in sending (worker lost?); will look up before resending",
+        )
+    # A grace period keeps the sweep from racing the task published at commit (a duplicate task
+    # would be harmless, only wasteful).
+    due_before = now - timedelta(seconds=limits["SWEEP_PENDING_GRACE_SECONDS"])
+    due = list(
+        Notification.objects.filter(channel=Channel.SMS, status__in=DUE_STATUSES)
+        .annotate(due_at=Coalesce("not_before", "created_at"))
+        .filter(due_at__lte=due_before)
+        .exclude(pk__in=stuck)
+        .order_by("due_at")
+        .values_list("pk", flat=True)[:batch]
+    )
+    queued = 0
+    for pk in [*stuck, *due]:
+        if not notification_publish(notification_id=pk):
+            break  # broker down: everything stays for the next sweep
+        queued += 1
+    if stuck or due:
+        logger.info("outbox sweep: %s stuck recovered, %s due, %s queued", len(stuck), len(due), queued)
+    return {"stuck": len(stuck), "due": len(due), "queued": queued}
+
+
+__all__ = ["notification_deliver", "outbox_sweep", "retry_delay", "notification_publish_on_commit"]

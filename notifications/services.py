@@ -2,25 +2,20 @@
 that causes the notification; the row is the promise, the Celery task only delivers it."""
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable
 
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
 
-from notifications.models import Channel, Notification
-
-
-def _enqueue_after_commit(notification_id: int) -> None:
-    def publish() -> None:
-        from notifications.tasks import notification_send
-
-        try:
-            notification_send.delay(notification_id)
-        except Exception:  # noqa: BLE001 - broker down: the periodic sweep delivers the row later
-            import logging
-
-            logging.getLogger(__name__).warning("broker unavailable; notification %s left for the sweep", notification_id)
-
-    transaction.on_commit(publish)
+from notifications.errors import LoginCodeDailyLimit, LoginCodeTooSoon
+from notifications.limits import LOGIN_CODE, login_code_wait, quiet_hours_end, recipient_lock
+from notifications.models import Channel, Notification, NotificationStatus
+from notifications.phones import phone_normalise
+from notifications.publishing import notification_publish_on_commit
+from notifications.templates_text import template_params
 
 
 @transaction.atomic
@@ -38,17 +33,28 @@ def notification_create(
 
     ``event_key`` names the cause uniquely (e.g. ``application:17:approved``); together with the
     channel and recipient it is unique in the database, so retries never create a second SMS.
+
+    The SMS row is queued after commit (or, for a non-urgent row written during quiet hours, held
+    until they end and picked up by the sweep). The inbox row *is* the delivery, so it is written
+    as sent. Raises ``KeyError``/``ValueError`` for an unknown template or a missing parameter:
+    a programming error that should fail the caller's tests.
     """
+    template_params(template_key, params)  # validate now, not in a worker hours later
+    now = timezone.now()
+    hold_until = None if urgent else quiet_hours_end(now=now)
     created: list[Notification] = []
     for channel in channels:
+        extra: dict = {}
         if channel == Channel.SMS:
-            recipient = phone or (getattr(user, "phone", None) if user else None)
+            recipient = phone_normalise(phone or (getattr(user, "phone", None) if user else None) or "")
             if not recipient:
                 continue
+            extra["not_before"] = hold_until
         else:
             if user is None:
                 continue
             recipient = f"user:{user.pk}"
+            extra.update(status=NotificationStatus.SENT, sent_at=now, provider="inbox")
         try:
             with transaction.atomic():
                 notification = Notification.objects.create(
@@ -59,24 +65,75 @@ def notification_create(
                     template_key=template_key,
                     params=params,
                     urgent=urgent,
+                    **extra,
                 )
         except IntegrityError:
             continue  # already written for this event: idempotent
         created.append(notification)
-        if channel == Channel.SMS:
-            _enqueue_after_commit(notification.pk)
+        if channel == Channel.SMS and hold_until is None:
+            notification_publish_on_commit(notification_id=notification.pk)
     return created
 
 
-def sms_send_login_code(*, phone: str, code: str) -> None:
-    """The one SMS sender interface for login/verification codes (allauth's adapter calls it)."""
-    import uuid
+@transaction.atomic
+def sms_send_login_code(*, phone: str, code: str) -> Notification:
+    """The one SMS sender interface for login/verification codes (allauth's adapter calls it).
 
-    notification_create(
+    Enforces one code per number per minute and a daily cap per number; raises
+    ``LoginCodeTooSoon`` / ``LoginCodeDailyLimit`` (both ``SmsLimitExceeded``, with ``message``
+    and ``retry_after``) for the caller to show. Nothing is written when refused.
+    """
+    phone = phone_normalise(phone)
+    recipient_lock(recipient=phone)  # two requests in the same second must not both pass the check
+    wait = login_code_wait(phone=phone, now=timezone.now())
+    if wait is not None:
+        kind, seconds = wait
+        raise (LoginCodeTooSoon if kind == "interval" else LoginCodeDailyLimit)(retry_after=seconds)
+    created = notification_create(
         event_key=f"login_code:{uuid.uuid4().hex}",
-        template_key="login_code",
+        template_key=LOGIN_CODE,
         params={"code": code},
         phone=phone,
         channels=(Channel.SMS,),
         urgent=True,
+    )
+    return created[0]
+
+
+@transaction.atomic
+def notification_resend(*, notification_id: int) -> Notification:
+    """Staff: give a dead (or failed) SMS a fresh set of attempts.
+
+    Clears ``delivery_uncertain``: resending a row whose earlier attempt may have gone out is a
+    person's decision, taken after checking the provider's console.
+    """
+    notification = Notification.objects.select_for_update().get(pk=notification_id)
+    if notification.channel != Channel.SMS or notification.status not in (
+        NotificationStatus.DEAD,
+        NotificationStatus.FAILED,
+    ):
+        raise ValidationError(_("只有发送失败的短信可以重发。"))
+    notification.status = NotificationStatus.PENDING
+    notification.attempts = 0
+    notification.not_before = None
+    notification.delivery_uncertain = False
+    notification.save(update_fields=["status", "attempts", "not_before", "delivery_uncertain"])
+    notification_publish_on_commit(notification_id=notification.pk)
+    return notification
+
+
+def inbox_message_open(*, user, notification_id: int) -> Notification:
+    """The citizen opens one of their messages: it is marked read (once). 404s are the view's."""
+    from notifications.selectors import inbox_message_get
+
+    notification = inbox_message_get(user=user, notification_id=notification_id)
+    if notification.read_at is None:
+        notification.read_at = timezone.now()
+        Notification.objects.filter(pk=notification.pk, read_at__isnull=True).update(read_at=notification.read_at)
+    return notification
+
+
+def inbox_mark_all_read(*, user) -> int:
+    return Notification.objects.filter(user=user, channel=Channel.INBOX, read_at__isnull=True).update(
+        read_at=timezone.now()
     )

@@ -1,19 +1,94 @@
 """Citizen-facing texts per template key. Short, Chinese, with the acceptance number and the next
 step; never a full ID number or a diagnosis. SMS providers only send pre-approved templates, so the
-keys here map 1:1 to the provider template codes configured in the environment."""
+keys here map 1:1 to the provider template codes configured in the environment, and the order of
+the ``%(name)s`` placeholders is the order of a Tencent template's ``{1}``, ``{2}`` ...
+
+Placeholders are limited to ``ALLOWED_FIELDS``: none of them can carry a diagnosis or an ID number.
+"""
+from __future__ import annotations
+
+import re
+
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 TEMPLATES: dict[str, str] = {
     "login_code": _("您的登录验证码为 %(code)s，5 分钟内有效。请勿告诉他人。"),
     "application_submitted": _("您的门特申请已受理，受理编号 %(number)s。可在“我的申请”查看进度。"),
     "supplement_requested": _("您的门特申请 %(number)s 需补正材料，请登录“我的申请”查看一次性告知清单并补传。"),
+    "application_resubmitted": _("您的门特申请 %(number)s 补正材料已收到，审核时限重新计算。"),
     "application_approved": _("您的门特申请 %(number)s 已通过审核，待遇自认定之日起享受。"),
     "application_rejected": _("您的门特申请 %(number)s 未通过审核，原因可在“我的申请”查看。"),
+    "application_withdrawn": _("您的门特申请 %(number)s 已撤回。如需办理可重新申请。"),
+    "certification_expiring": _("您的门特待遇（受理编号 %(number)s）将于 %(end_date)s 到期，请在到期前登录申请延期。"),
+    "extension_submitted": _("您的门特延期申请已受理，受理编号 %(number)s。可在“我的申请”查看进度。"),
+    "extension_decided": _("您的门特延期申请 %(number)s 已办结，请登录“我的申请”查看结果。"),
+    "extension_approved": _("您的门特延期申请 %(number)s 已通过，待遇有效期至 %(end_date)s。"),
+    "extension_rejected": _("您的门特延期申请 %(number)s 未通过，原因可在“我的申请”查看。"),
+    "reviews_overdue_digest": _("您所在机构有 %(count)s 件门特申请已超过审核时限，请登录审核工作台处理。"),
 }
+
+# Short headings for the message centre (the SMS itself has none).
+TITLES: dict[str, str] = {
+    "login_code": _("登录验证码"),
+    "application_submitted": _("申请已受理"),
+    "supplement_requested": _("需补正材料"),
+    "application_resubmitted": _("补正材料已收到"),
+    "application_approved": _("审核通过"),
+    "application_rejected": _("审核未通过"),
+    "application_withdrawn": _("申请已撤回"),
+    "certification_expiring": _("待遇即将到期"),
+    "extension_submitted": _("延期申请已受理"),
+    "extension_decided": _("延期申请已办结"),
+    "extension_approved": _("延期申请通过"),
+    "extension_rejected": _("延期申请未通过"),
+    "reviews_overdue_digest": _("超时待审提醒"),
+}
+
+# Every placeholder a template may use. A disease name or an ID number has no field to travel in.
+ALLOWED_FIELDS = frozenset({"code", "number", "end_date", "count"})
+
+_PLACEHOLDER = re.compile(r"%\((\w+)\)s")
+# 18-character resident ID number (or 17 digits + X) anywhere in a value.
+_ID_NUMBER = re.compile(r"\d{17}[\dXx]")
+
+
+def template_fields(template_key: str) -> list[str]:
+    """The placeholders of a template in the order they appear in the Chinese text (the order of a
+    Tencent template's positional variables; a translation may reorder them, the SMS may not)."""
+    with translation.override(None):
+        source = str(_template(template_key))
+    return list(dict.fromkeys(_PLACEHOLDER.findall(source)))
+
+
+def template_params(template_key: str, params: dict) -> dict[str, str]:
+    """The params a template needs, as strings, with anything looking like an ID number masked.
+
+    Raises ``KeyError`` for an unknown template and ``ValueError`` for a missing placeholder value:
+    both are programming errors that must surface in the caller's tests, not at 3 a.m. in a worker.
+    """
+    fields = template_fields(template_key)
+    missing = [name for name in fields if params.get(name) in (None, "")]
+    if missing:
+        raise ValueError(f"template {template_key!r} needs {missing}")
+    return {name: _ID_NUMBER.sub(_mask_id, str(params[name])) for name in fields}
 
 
 def render_text(template_key: str, params: dict) -> str:
+    return str(_template(template_key)) % template_params(template_key, params)
+
+
+def render_title(template_key: str) -> str:
+    return str(TITLES.get(template_key, _("通知")))
+
+
+def _template(template_key: str):
     template = TEMPLATES.get(template_key)
     if template is None:
         raise KeyError(f"unknown notification template {template_key!r}")
-    return str(template) % params
+    return template
+
+
+def _mask_id(match: re.Match) -> str:
+    value = match.group(0)
+    return value[:3] + "*" * 11 + value[-4:]

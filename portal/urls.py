@@ -4,6 +4,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
+from notifications import views as notification_views
 from portal import views
 
 ADMIN_URL = os.environ.get("ADMIN_URL", "admin/")
@@ -19,6 +20,8 @@ urlpatterns = [
     path("applications/", include("applications.urls")),
     path("track/", include("applications.track_urls")),
     path("messages/", include("notifications.urls")),
+    # Developer SMS inbox; the view answers 404 unless DEBUG and the dev gateway are on.
+    path("dev/outbox/", notification_views.dev_outbox, name="dev_outbox"),
     path("reviews/", include("reviews.urls")),
     path("certifications/", include("certifications.urls")),
     path(ADMIN_URL, admin.site.urls),

@@ -1,0 +1,86 @@
+"""Rules checked before a provider is called: quiet hours and per-number limits.
+
+Providers cap sends per number too (Aliyun 10 a day for codes, Tencent as few as 2 a day for the
+same content); ours are stricter so the provider's limit is never what stops a supplement request.
+"""
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone
+
+from notifications.models import Channel, Notification, NotificationStatus
+
+LOGIN_CODE = "login_code"
+DAY = timedelta(hours=24)
+
+
+def quiet_hours() -> tuple[int, int]:
+    start, _, end = settings.NOTIFICATIONS["QUIET_HOURS"].partition("-")
+    return int(start), int(end)
+
+
+def quiet_hours_end(*, now: datetime) -> datetime | None:
+    """When quiet hours (local time, e.g. 21:00–08:00) are on, the moment they end; else None."""
+    start, end = quiet_hours()
+    if start == end:
+        return None
+    local = timezone.localtime(now)
+    hour = local.hour
+    inside = (start <= hour or hour < end) if start > end else (start <= hour < end)
+    if not inside:
+        return None
+    day = local.date() if hour < end else local.date() + timedelta(days=1)
+    return timezone.make_aware(datetime.combine(day, time(end)), timezone.get_current_timezone())
+
+
+def recipient_lock(*, recipient: str) -> None:
+    """Serialise limit checks for one number across workers until the transaction ends.
+
+    SQLite (the embedded default) already serialises writers, so only PostgreSQL needs the lock.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"notifications:sms:{recipient}"])
+
+
+def sms_daily_next_slot(*, phone: str, now: datetime) -> datetime | None:
+    """None when another notification SMS may go to ``phone`` now; else when it may.
+
+    Counts rows handed to a provider (sending or sent) in the rolling last 24 hours, the window
+    Aliyun uses. Login codes have their own limits (``login_code_wait``).
+    """
+    limit = settings.NOTIFICATIONS["SMS_PER_NUMBER_PER_DAY"]
+    window = (
+        Notification.objects.filter(
+            channel=Channel.SMS,
+            recipient=phone,
+            status__in=(NotificationStatus.SENDING, NotificationStatus.SENT),
+            claimed_at__gte=now - DAY,
+        )
+        .exclude(template_key=LOGIN_CODE)
+        .order_by("-claimed_at")
+        .values_list("claimed_at", flat=True)
+    )
+    recent = list(window[:limit])
+    if len(recent) < limit:
+        return None
+    return recent[-1] + DAY
+
+
+def login_code_wait(*, phone: str, now: datetime) -> tuple[str, int] | None:
+    """('interval' | 'daily', seconds to wait) when a login code may not be sent now, else None."""
+    codes = Notification.objects.filter(channel=Channel.SMS, recipient=phone, template_key=LOGIN_CODE)
+    interval = timedelta(seconds=settings.NOTIFICATIONS["LOGIN_CODE_INTERVAL_SECONDS"])
+    last = codes.filter(created_at__gt=now - interval).order_by("-created_at").values_list("created_at", flat=True).first()
+    if last is not None:
+        return "interval", max(1, int((last + interval - now).total_seconds() + 0.999))
+    per_day = settings.NOTIFICATIONS["LOGIN_CODES_PER_NUMBER_PER_DAY"]
+    today = list(
+        codes.filter(created_at__gt=now - DAY).order_by("-created_at").values_list("created_at", flat=True)[:per_day]
+    )
+    if len(today) >= per_day:
+        return "daily", max(1, int((today[-1] + DAY - now).total_seconds() + 0.999))
+    return None
