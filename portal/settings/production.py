@@ -12,7 +12,8 @@ from django.core.exceptions import ImproperlyConfigured
 from .base import *  # noqa: F401,F403
 from .base import INSECURE_DEV_SECRET_KEY, SECRET_KEY, env_bool
 
-if SECRET_KEY == INSECURE_DEV_SECRET_KEY or len(SECRET_KEY) < 50:
+# "#..." is what an env-file parser makes of "SECRET_KEY=   # comment": never a real key.
+if SECRET_KEY == INSECURE_DEV_SECRET_KEY or len(SECRET_KEY) < 50 or SECRET_KEY.lstrip().startswith("#"):
     # A guessable key lets anyone forge sessions and password-reset tokens.
     raise ImproperlyConfigured("SECRET_KEY must be set to a random value of 50+ characters in production.")
 
