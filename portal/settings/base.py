@@ -88,7 +88,6 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "portal.context_processors.shell",
-                "notifications.context_processors.inbox",
             ],
         },
     },
@@ -134,60 +133,13 @@ CELERY_TIMEZONE = "Asia/Shanghai"
 # Publishing must fail fast when the broker is down: the outbox sweep delivers later.
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_BROKER_TRANSPORT_OPTIONS = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2}
-# --- Notifications (notifications/README.md; every variable is in .env.example) -------------
-SMS_GATEWAY = os.environ.get("SMS_GATEWAY", "dev")  # dev | aliyun | tencent | a dotted class path
-SMS_FAILOVER_GATEWAY = os.environ.get("SMS_FAILOVER_GATEWAY", "")  # tried only when the first surely did not send
-NOTIFICATIONS = {
-    "MAX_ATTEMPTS": int(os.environ.get("NOTIFICATIONS_MAX_ATTEMPTS", "5")),
-    "RETRY_BASE_SECONDS": int(os.environ.get("NOTIFICATIONS_RETRY_BASE_SECONDS", "30")),
-    "SMS_PER_NUMBER_PER_DAY": int(os.environ.get("NOTIFICATIONS_SMS_PER_NUMBER_PER_DAY", "10")),
-    "LOGIN_CODE_INTERVAL_SECONDS": int(os.environ.get("NOTIFICATIONS_LOGIN_CODE_INTERVAL_SECONDS", "60")),
-    "LOGIN_CODES_PER_NUMBER_PER_DAY": int(os.environ.get("NOTIFICATIONS_LOGIN_CODES_PER_NUMBER_PER_DAY", "10")),
-    "QUIET_HOURS": os.environ.get("NOTIFICATIONS_QUIET_HOURS", "21-8"),  # local hours, end exclusive
-    "SWEEP_SECONDS": int(os.environ.get("NOTIFICATIONS_SWEEP_SECONDS", "60")),
-    "SWEEP_PENDING_GRACE_SECONDS": int(os.environ.get("NOTIFICATIONS_SWEEP_PENDING_GRACE_SECONDS", "60")),
-    # Longer than CELERY_TASK_TIME_LIMIT: a row "sending" for longer has no live worker behind it.
-    "SENDING_STUCK_AFTER_SECONDS": int(os.environ.get("NOTIFICATIONS_SENDING_STUCK_AFTER_SECONDS", "600")),
-}
-ALIYUN_SMS = {
-    "ACCESS_KEY_ID": os.environ.get("ALIYUN_SMS_ACCESS_KEY_ID", ""),
-    "ACCESS_KEY_SECRET": os.environ.get("ALIYUN_SMS_ACCESS_KEY_SECRET", ""),
-    "SIGN_NAME": os.environ.get("ALIYUN_SMS_SIGN_NAME", ""),
-    "TEMPLATES": os.environ.get("ALIYUN_SMS_TEMPLATES", ""),  # template_key:SMS_123,template_key:SMS_456
-    "ENDPOINT": os.environ.get("ALIYUN_SMS_ENDPOINT", "dysmsapi.aliyuncs.com"),
-    "PROTOCOL": os.environ.get("ALIYUN_SMS_PROTOCOL", "https"),
-    "TIMEOUT_SECONDS": float(os.environ.get("ALIYUN_SMS_TIMEOUT_SECONDS", "10")),
-}
-TENCENT_SMS = {
-    "SECRET_ID": os.environ.get("TENCENT_SMS_SECRET_ID", ""),
-    "SECRET_KEY": os.environ.get("TENCENT_SMS_SECRET_KEY", ""),
-    "SDK_APP_ID": os.environ.get("TENCENT_SMS_SDK_APP_ID", ""),
-    "SIGN_NAME": os.environ.get("TENCENT_SMS_SIGN_NAME", ""),
-    "TEMPLATES": os.environ.get("TENCENT_SMS_TEMPLATES", ""),  # template_key:123456,template_key:123457
-    "REGION": os.environ.get("TENCENT_SMS_REGION", "ap-guangzhou"),
-    "ENDPOINT": os.environ.get("TENCENT_SMS_ENDPOINT", "sms.tencentcloudapi.com"),
-    "PROTOCOL": os.environ.get("TENCENT_SMS_PROTOCOL", "https"),
-    "TIMEOUT_SECONDS": int(os.environ.get("TENCENT_SMS_TIMEOUT_SECONDS", "10")),
-    # Delivery receipts lag: before this long after an attempt, "no receipt" proves nothing.
-    "RECEIPT_WAIT_SECONDS": int(os.environ.get("TENCENT_SMS_RECEIPT_WAIT_SECONDS", "600")),
-}
-
-# The periodic schedule, in one place. Each app adds one entry: a name, its task, and when.
-# Add e.g. "certifications-expiry-reminders": {"task": "...", "schedule": crontab(hour=9, minute=0)}.
-CELERY_BEAT_SCHEDULE: dict = {
-    # Re-queues outbox rows a lost task or a broker outage left behind; recovers stuck sends.
-    "notifications-sweep": {
-        "task": "notifications.tasks.notification_sweep",
-        "schedule": NOTIFICATIONS["SWEEP_SECONDS"],
-        "options": {"expires": NOTIFICATIONS["SWEEP_SECONDS"]},
-    },
-    # Expires certifications and temporary remote-care registrations past their end date and sends
-    # renewal reminders; just after midnight Asia/Shanghai so "today" is the new day. Idempotent.
-    "certifications-daily-sweep": {
-        "task": "certifications.daily_sweep",
-        "schedule": crontab(hour=0, minute=20),
-        "options": {"expires": 6 * 3600},
-    },
+CELERY_BEAT_SCHEDULE: dict = {}  # filled by the apps' schedules in portal/celery_schedule.py
+# Expires certifications and temporary remote-care registrations past their end date and sends
+# renewal reminders; just after midnight Asia/Shanghai so "today" is the new day. Idempotent.
+CELERY_BEAT_SCHEDULE["certifications-daily-sweep"] = {
+    "task": "certifications.daily_sweep",
+    "schedule": crontab(hour=0, minute=20),
+    "options": {"expires": 6 * 3600},
 }
 
 # --- Storage ------------------------------------------------------------------------------
@@ -251,6 +203,22 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = int(os.environ.get("SESSION_COOKIE_AGE", str(60 * 60 * 8)))
+# --- Staff security (reviews.security): second factor, lockout, idle timeout ----------------
+# Staff must enrol an authenticator app (TOTP) and enter its code at the admin login. Off only in
+# the embedded default (`make run`) so a newcomer can try the demo queue at once; demo staff can
+# still enrol. STAFF_MFA_REQUIRED=1 turns it on there too.
+STAFF_MFA_REQUIRED = env_bool("STAFF_MFA_REQUIRED", default=not EMBEDDED)
+STAFF_LOGIN_MAX_FAILURES = int(os.environ.get("STAFF_LOGIN_MAX_FAILURES", "5"))
+STAFF_LOGIN_LOCKOUT_SECONDS = int(os.environ.get("STAFF_LOGIN_LOCKOUT_SECONDS", str(15 * 60)))
+STAFF_IDLE_TIMEOUT_SECONDS = int(os.environ.get("STAFF_IDLE_TIMEOUT_SECONDS", str(30 * 60)))
+MFA_TOTP_ISSUER = os.environ.get("MFA_TOTP_ISSUER", "门特服务")
+MIDDLEWARE += ["reviews.security.StaffSecurityMiddleware"]
+# Each organisation's supervisors get the list of overdue cases every workday morning.
+CELERY_BEAT_SCHEDULE["reviews-overdue-digest"] = {
+    "task": "reviews.tasks.overdue_digest_send",
+    "schedule": crontab(hour=8, minute=0),
+    "options": {"expires": 6 * 3600},
+}
 
 # --- i18n ---------------------------------------------------------------------------------
 LANGUAGE_CODE = "zh-hans"

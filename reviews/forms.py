@@ -1,0 +1,105 @@
+"""Forms of the decision page. They parse input and call exactly one service each."""
+from __future__ import annotations
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from applications.models import Application, MaterialVerdict
+from reviews import services
+from reviews.materials import material_list_current
+from reviews.models import Recommendation
+from reviews.reasons import RejectionReason
+
+
+class RejectForm(forms.Form):
+    reason = forms.ChoiceField(label=gettext_lazy("不通过原因"), choices=RejectionReason.choices)
+    note = forms.CharField(label=gettext_lazy("具体说明（申请人可见）"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class OpinionForm(forms.Form):
+    recommendation = forms.ChoiceField(label=gettext_lazy("专家意见"), choices=Recommendation.choices)
+    note = forms.CharField(label=gettext_lazy("说明"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class SupplementForm(forms.Form):
+    """One verdict field per current document, plus free-text extra items (one per line)."""
+
+    extra_items = forms.CharField(
+        label=gettext_lazy("另需补充的材料（每行一项）"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    note = forms.CharField(label=gettext_lazy("给申请人的说明"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args, materials=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.materials = list(materials)
+        verdict_choices = [c for c in MaterialVerdict.choices if c[0] != MaterialVerdict.PENDING]
+        for material in self.materials:
+            self.fields[f"verdict_{material.pk}"] = forms.ChoiceField(
+                label=material.original_name,
+                choices=verdict_choices,
+                initial=material.verdict if material.verdict != MaterialVerdict.PENDING else MaterialVerdict.ACCEPTED,
+            )
+            self.fields[f"verdict_note_{material.pk}"] = forms.CharField(required=False, max_length=300)
+
+    def verdict_rows(self):
+        return [(m, self[f"verdict_{m.pk}"], self[f"verdict_note_{m.pk}"]) for m in self.materials]
+
+
+class DecisionForms:
+    """All the forms of one decision page, and the dispatch from a submitted ``action``."""
+
+    def __init__(self, *, application: Application, user, data=None):
+        self.application = application
+        self.user = user
+        self.data = data
+        self.reject = RejectForm(data, prefix="reject")
+        self.opinion = OpinionForm(data, prefix="opinion")
+        self.supplement = SupplementForm(
+            data, prefix="supplement", materials=material_list_current(application=application)
+        )
+
+    def _valid(self, form) -> dict:
+        if not form.is_valid():
+            raise ValidationError([e for errors in form.errors.values() for e in errors])
+        return form.cleaned_data
+
+    def run(self, action: str):
+        """Call the service for ``action``; returns a success message (or the revealed ID)."""
+        pk, user = self.application.pk, self.user
+        if action == "claim":
+            services.application_claim(application_id=pk, user=user)
+            return _("已领取，开始审核。")
+        if action == "release":
+            services.application_release(application_id=pk, user=user)
+            return _("已退回队列。")
+        if action == "reveal":
+            return services.application_reveal_id_number(application_id=pk, user=user)
+        if action == "approve":
+            services.application_approve(application_id=pk, user=user)
+            return _("已审核通过，门特资格已生成。")
+        if action == "reject":
+            data = self._valid(self.reject)
+            services.application_reject(application_id=pk, user=user, reason=data["reason"], note=data["note"])
+            return _("已作出不通过决定。")
+        if action == "supplement":
+            data = self._valid(self.supplement)
+            verdicts = {m.pk: data[f"verdict_{m.pk}"] for m in self.supplement.materials}
+            notes = {m.pk: data[f"verdict_note_{m.pk}"] for m in self.supplement.materials}
+            services.application_request_supplement(
+                application_id=pk,
+                user=user,
+                verdicts=verdicts,
+                verdict_notes=notes,
+                extra_items=data["extra_items"].splitlines(),
+                note=data["note"],
+            )
+            return _("已一次性告知申请人补正。")
+        if action == "opinion":
+            data = self._valid(self.opinion)
+            services.expert_opinion_record(
+                application_id=pk, expert=user, recommendation=data["recommendation"], note=data["note"]
+            )
+            return _("专家意见已记录。")
+        raise ValidationError(_("未知操作。"))
