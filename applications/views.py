@@ -507,6 +507,8 @@ def track(request: HttpRequest) -> HttpResponse:
             application = selectors.application_find_for_tracking(
                 acceptance_number=form.cleaned_data["acceptance_number"], id_number=form.cleaned_data["id_number"]
             )
+            # The ID number is not echoed back into the page (shared screens, browser history).
+            form = TrackForm(initial={"acceptance_number": form.cleaned_data["acceptance_number"]})
             if application is None:
                 not_found = True
             else:
