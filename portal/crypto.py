@@ -21,6 +21,7 @@ from functools import lru_cache
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.core.exceptions import ImproperlyConfigured
 from django.db import models
+from django.utils.module_loading import import_string
 
 # Stored values start with this marker; a value without it is legacy plaintext from before the
 # switch to encryption (the data migration encrypts those, and reading one still works).
@@ -121,11 +122,36 @@ def id_number_hash(value: str) -> str:
 class EncryptedTextField(models.TextField):
     """A text column whose value is stored encrypted and read back in clear.
 
-    Only equality through a companion hash column makes sense for lookups; filtering on this
-    field compares ciphertexts and never matches. Use ``id_number_hash`` / ``lookup_hash``.
+    Filtering on this field compares ciphertexts and never matches. For lookups give it a
+    companion column: ``hash_field="id_number_hash"`` names a CharField(max_length=64) declared
+    *after* this one, which every ``save()`` fills with ``lookup_hash(value)`` (normalised by the
+    dotted-path function ``hash_normalizer``). Query the companion with ``lookup_hash`` /
+    ``id_number_hash``. ``QuerySet.update()`` bypasses ``save()``: update both columns there.
     """
 
     description = "Text encrypted at rest (Fernet, keys from FIELD_ENCRYPTION_KEYS)"
+
+    def __init__(self, *args, hash_field: str | None = None, hash_normalizer: str | None = None, **kwargs):
+        self.hash_field = hash_field
+        self.hash_normalizer = hash_normalizer
+        super().__init__(*args, **kwargs)
+
+    def deconstruct(self):
+        name, path, args, kwargs = super().deconstruct()
+        if self.hash_field:
+            kwargs["hash_field"] = self.hash_field
+        if self.hash_normalizer:
+            kwargs["hash_normalizer"] = self.hash_normalizer
+        return name, path, args, kwargs
+
+    def pre_save(self, model_instance, add):
+        value = super().pre_save(model_instance, add)
+        if self.hash_field:
+            # Runs before the companion's own pre_save (fields are saved in declaration order),
+            # so the hash written is always the hash of the value written.
+            normalize = import_string(self.hash_normalizer) if self.hash_normalizer else None
+            setattr(model_instance, self.hash_field, lookup_hash(value, normalize=normalize) if value else None)
+        return value
 
     def from_db_value(self, value, expression, connection):
         if value is None:

@@ -99,7 +99,10 @@ def probe_model(db):
     """
 
     class CryptoProbe(models.Model):
-        secret = crypto.EncryptedTextField(blank=True)
+        secret = crypto.EncryptedTextField(
+            blank=True, hash_field="secret_hash", hash_normalizer="applications.id_numbers.normalize_id_number"
+        )
+        secret_hash = models.CharField(max_length=64, null=True, unique=True)
         note = models.CharField(max_length=20, default="")
 
         class Meta:
@@ -149,3 +152,38 @@ def test_text_that_merely_starts_with_the_marker_is_encrypted(keys):
     sneaky = crypto.PREFIX + "not-a-token"
     stored = field.get_prep_value(sneaky)
     assert stored != sneaky and field.from_db_value(stored, None, connection) == sneaky
+
+
+def test_companion_hash_is_written_on_save_and_finds_the_row(keys, probe_model):
+    person = probe_model.objects.create(secret=ID.lower())
+    assert person.secret_hash == crypto.id_number_hash(ID)
+    assert probe_model.objects.get(secret_hash=crypto.id_number_hash(f" {ID} ")).pk == person.pk
+    # Filtering on the encrypted column itself never matches (randomised ciphertext).
+    assert not probe_model.objects.filter(secret=ID.lower()).exists()
+    other = "43050219900101123X"
+    person.secret = other
+    person.save(update_fields=["secret", "secret_hash"])
+    assert probe_model.objects.get(secret_hash=crypto.id_number_hash(other)).pk == person.pk
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT secret, secret_hash FROM {probe_model._meta.db_table}")
+        stored, stored_hash = cursor.fetchone()
+    assert other not in stored and stored_hash == crypto.id_number_hash(other)
+
+
+def test_deconstruct_keeps_the_companion_options():
+    field = crypto.EncryptedCharField(max_length=18, hash_field="id_number_hash", hash_normalizer="x.y")
+    _, path, _, kwargs = field.deconstruct()
+    assert path == "portal.crypto.EncryptedCharField"
+    assert kwargs["hash_field"] == "id_number_hash" and kwargs["hash_normalizer"] == "x.y"
+
+
+def test_rehash_after_changing_the_hash_key(keys, monkeypatch, probe_model):
+    import io
+
+    person = probe_model.objects.create(secret=ID)
+    monkeypatch.setenv("FIELD_HASH_KEY", "n" * 40)
+    assert not probe_model.objects.filter(secret_hash=crypto.id_number_hash(ID)).exists()
+    out = io.StringIO()
+    call_command("reencrypt_fields", "--model", "portal.cryptoprobe", "--rehash", stdout=out)
+    assert "1 hash(es) recomputed" in out.getvalue()
+    assert probe_model.objects.get(secret_hash=crypto.id_number_hash(ID)).pk == person.pk

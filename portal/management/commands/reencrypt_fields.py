@@ -26,13 +26,19 @@ class Command(BaseCommand):
         parser.add_argument("--dry-run", action="store_true", help="count rows to change, change nothing")
         parser.add_argument("--model", action="append", help="app_label.model_name; repeatable (default: all)")
         parser.add_argument("--batch-size", type=int, default=500)
+        parser.add_argument(
+            "--rehash", action="store_true", help="also recompute companion lookup hashes (after changing FIELD_HASH_KEY)"
+        )
 
-    def handle(self, *args, dry_run: bool, model: list[str] | None, batch_size: int, **options):
+    def handle(self, *args, dry_run: bool, model: list[str] | None, batch_size: int, rehash: bool, **options):
         only = [label.lower() for label in model] if model else None
         total = 0
         for model_cls, field in encrypted_fields(only):
             changed = self._rotate(model_cls, field, dry_run=dry_run, batch_size=batch_size)
             total += changed
+            if rehash and field.hash_field:
+                hashed = self._rehash(model_cls, field, dry_run=dry_run)
+                self.stdout.write(f"{model_cls._meta.label}.{field.hash_field}: {hashed} hash(es) {'to recompute' if dry_run else 'recomputed'}")
             self.stdout.write(f"{model_cls._meta.label}.{field.name}: {changed} row(s) {'to re-encrypt' if dry_run else 're-encrypted'}")
         if only and total == 0 and not any(True for _ in encrypted_fields(only)):
             raise CommandError(f"no encrypted fields on {', '.join(only)}")
@@ -70,3 +76,16 @@ class Command(BaseCommand):
                         f"UPDATE {table} SET {column} = %s WHERE {pk} = %s AND {column} = %s",
                         [crypto.reencrypt(value), row_pk, value],
                     )
+
+    def _rehash(self, model_cls, field, *, dry_run: bool) -> int:
+        from django.utils.module_loading import import_string
+
+        normalize = import_string(field.hash_normalizer) if field.hash_normalizer else None
+        changed = 0
+        for row_pk, value, current in model_cls._base_manager.values_list("pk", field.attname, field.hash_field).iterator():
+            wanted = crypto.lookup_hash(value, normalize=normalize) if value else None
+            if wanted != current:
+                changed += 1
+                if not dry_run:
+                    model_cls._base_manager.filter(pk=row_pk).update(**{field.hash_field: wanted})
+        return changed
