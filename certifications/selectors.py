@@ -236,13 +236,56 @@ class CertificationView:
 
 def certification_view(*, certification: Certification, today: dt.date | None = None) -> CertificationView:
     """Everything the certification card shows, with each action and the date it opens."""
+    return certification_view_list(certifications=[certification], today=today)[0]
+
+
+def certification_view_list(*, certifications, today: dt.date | None = None) -> list[CertificationView]:
+    """``certification_view`` for many certifications in a fixed number of queries (plus one per
+    distinct disease and scheme for the reimbursement policy), so a household page does not grow
+    a query per card."""
+    from django.db.models import Count
+
     today = today or local_today()
+    certifications = list(certifications)
+    if not certifications:
+        return []
+    ids = [c.pk for c in certifications]
+    pending_by_parent: dict[int, Application] = {}
+    for application in Application.objects.filter(
+        parent_id__in=[c.application_id for c in certifications], kind__in=RENEWAL_KINDS, status__in=PENDING_STATUSES
+    ).order_by("pk"):
+        pending_by_parent[application.parent_id] = application
+    used_by_cert = dict(
+        HospitalChange.objects.filter(certification_id__in=ids, year=today.year, from_institution__isnull=False)
+        .values_list("certification_id")
+        .annotate(n=Count("pk"))
+    )
+    remote_by_cert = {
+        r.certification_id: r
+        for r in RemoteCareRegistration.objects.filter(certification_id__in=ids, status__in=REMOTE_CARE_OPEN)
+    }
+    policies: dict[tuple[int, int], ReimbursementPolicy | None] = {}
+    views = []
+    for certification in certifications:
+        pair = (certification.disease_id, certification.scheme_id)
+        if pair not in policies:
+            policies[pair] = policy_for_certification(certification=certification)
+        allowed = certification.region.settings.hospital_changes_per_year
+        used = used_by_cert.get(certification.pk, 0)
+        quota = HospitalQuota(year=today.year, allowed_per_year=allowed, used=used,
+                              next_possible=None if used < allowed else next_year_start(today))
+        views.append(_view_build(
+            certification=certification, today=today,
+            pending=pending_by_parent.get(certification.application_id) if certification.enddate else None,
+            quota=quota, remote=remote_by_cert.get(certification.pk), policy=policies[pair],
+        ))
+    return views
+
+
+def _view_build(*, certification, today, pending, quota, remote, policy) -> CertificationView:
     status = certification_display_status(certification=certification, today=today)
     kind = renewal_kind_for(disease=certification.disease)
     opens = renewal_window_opens(certification=certification) if certification.enddate else None
-    pending = renewal_pending(certification=certification) if certification.enddate else None
-    quota = hospital_change_quota(certification=certification, today=today)
-    remote = remote_care_open_for(certification=certification)
     label = _("申请复审") if kind == ApplicationKind.REREVIEW else _("申请延期")
     actions: list[NextAction] = []
     live = status in (DisplayStatus.ACTIVE, DisplayStatus.EXPIRING)
@@ -267,7 +310,7 @@ def certification_view(*, certification: Certification, today: dt.date | None = 
         certification=certification,
         status=status,
         status_label=str(DISPLAY_LABELS[status]),
-        policy=policy_for_certification(certification=certification),
+        policy=policy,
         renewal_kind=kind,
         renewal_opens=opens,
         renewal_pending=pending,
@@ -275,6 +318,20 @@ def certification_view(*, certification: Certification, today: dt.date | None = 
         remote_care=remote,
         actions=actions,
     )
+
+
+# --- Follow-up cases -----------------------------------------------------------------------------
+def certification_extended_by(*, application: Application) -> Certification | None:
+    """The certification an approval of ``application`` must extend instead of creating a new one:
+    for an extension or re-review, its parent's certification; for a reconsideration of a rejected
+    extension or re-review, that case's parent's. ``None`` for every other case (approval then
+    creates a certification as usual)."""
+    case = application
+    if case.kind == ApplicationKind.RECONSIDERATION and case.parent_id is not None:
+        case = case.parent
+    if case.kind not in RENEWAL_KINDS or case.parent_id is None:
+        return None
+    return Certification.objects.filter(application_id=case.parent_id).first()
 
 
 # --- Reconsideration ------------------------------------------------------------------------------

@@ -6,8 +6,10 @@ event row, notifications through the outbox (delivered after commit).
 
 Integration points for other areas (see the docstrings):
 
-* ``certification_extend`` — the reviews approve service calls it for kind ``extension`` and
-  ``rereview`` instead of creating a new Certification.
+* ``certification_extend_for_application`` (wrapping ``certification_extend``) — the reviews
+  approve service calls it first; when it returns a certification (kind ``extension`` /
+  ``rereview``, or a reconsideration of one) the case extended it and no new Certification is
+  created.
 * ``certifications.selectors.reconsideration_reviewer_allowed`` — every reviews decide service
   calls it before deciding a kind ``reconsideration`` case.
 """
@@ -260,6 +262,19 @@ def certification_extend(
            old_enddate=str(old_end), new_enddate=str(new_end) if new_end else None,
            decided_at=decided_at.isoformat(), application=application.pk if application else None)
     return certification
+
+
+def certification_extend_for_application(
+    *, application: Application, decided_by, decided_at: dt.datetime
+) -> Certification | None:
+    """What the reviews approve service calls for every approved case: extends the certification
+    an extension / re-review (or a reconsideration of one) is about, and returns it; returns None
+    when the case is a first application, for which approval creates the certification."""
+    certification = selectors.certification_extended_by(application=application)
+    if certification is None:
+        return None
+    return certification_extend(certification=certification, decided_by=decided_by, decided_at=decided_at,
+                                application=application)
 
 
 @transaction.atomic

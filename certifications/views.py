@@ -32,13 +32,9 @@ def _certification_or_404(request: HttpRequest, pk: int) -> Certification:
 
 
 def _person_sections(request: HttpRequest, persons) -> list[dict]:
-    today = local_today()
-    certifications = list(selectors.certification_list_for_account(user=request.user).filter(person__in=persons))
-    sections = []
-    for person in persons:
-        views = [selectors.certification_view(certification=c, today=today) for c in certifications if c.person_id == person.pk]
-        sections.append({"person": person, "views": views})
-    return sections
+    certifications = selectors.certification_list_for_account(user=request.user).filter(person__in=persons)
+    views = selectors.certification_view_list(certifications=certifications, today=local_today())
+    return [{"person": p, "views": [v for v in views if v.certification.person_id == p.pk]} for p in persons]
 
 
 @login_required

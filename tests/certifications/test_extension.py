@@ -147,3 +147,25 @@ def test_long_term_certification_has_nothing_to_extend(region, owner):
     with pytest.raises(ValidationError) as error:
         services.renewal_request(certification=cert, user=user, files={"id_photo": png_upload()})
     assert error.value.code == "long_term"
+
+
+def test_extend_for_application_finds_the_certification_through_parents(certification, owner, region):
+    from applications.models import Application, ApplicationEvent, EventKind
+
+    user, _ = owner
+    with at("2026-12-05"):
+        extension = services.renewal_request(certification=certification, user=user, files={"id_photo": png_upload()})
+    assert selectors.certification_extended_by(application=certification.application) is None
+    assert selectors.certification_extended_by(application=extension) == certification
+    # A rejected extension taken to reconsideration still extends the same certification.
+    Application.objects.filter(pk=extension.pk).update(status=ApplicationStatus.REJECTED,
+                                                       decided_at=dt.datetime(2026, 12, 8, 10, tzinfo=SH))
+    extension.refresh_from_db()
+    ApplicationEvent.objects.create(application=extension, kind=EventKind.REJECTED, actor=None)
+    with at("2026-12-09"):
+        reconsideration = services.reconsideration_request(application=extension, user=user, reason="照片已重新拍摄清晰")
+        now = dt.datetime.now(tz=SH)
+        assert services.certification_extend_for_application(application=reconsideration, decided_by=user, decided_at=now) == certification
+        assert services.certification_extend_for_application(application=certification.application, decided_by=user, decided_at=now) is None
+    certification.refresh_from_db()
+    assert certification.enddate == dt.date(2027, 12, 31)

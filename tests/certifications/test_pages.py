@@ -162,3 +162,19 @@ def test_remote_care_form_shows_six_month_error(client, certification, owner):
             "start_date": "2026-03-01", "end_date": "2026-06-01", "proof": png_upload(),
         }).content.decode()
     assert "不少于 6 个月" in page and "2026-09-01" in page
+
+
+def test_household_page_queries_do_not_grow_per_certification(client, region, owner, django_assert_max_num_queries):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    user, person = owner
+    first = CertificationFactory(application__patient=person, application__region=region)
+    client.force_login(user)
+    with CaptureQueriesContext(connection) as one:
+        client.get(reverse("certifications:index"))
+    for _ in range(3):
+        CertificationFactory(application__patient=person, application__region=region, application__disease=first.disease)
+    with django_assert_max_num_queries(len(one.captured_queries)):
+        page = client.get(reverse("certifications:index")).content.decode()
+    assert page.count('class="card cert-card"') == 4
