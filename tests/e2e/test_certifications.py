@@ -98,3 +98,8 @@ def test_hospital_change_at_375px(live_server, phone_page, screenshot):
     screenshot(page, "3-second-change-refused")
     cert.refresh_from_db()
     assert cert.designated_institution == second
+    # The other certification pages fit the phone too.
+    for path, name in ((f"/certifications/{cert.pk}/", "4-detail"), (f"/certifications/{cert.pk}/remote-care/", "5-remote-care-form")):
+        page.goto(live_server.url + path)
+        assert_fits_phone(page)
+        screenshot(page, name)
