@@ -492,3 +492,42 @@ class ReviewingOrganisationAdmin(admin.ModelAdmin):
 from reviews.security import StaffLoginForm  # noqa: E402
 
 admin.site.login_form = StaffLoginForm
+
+
+# --- staff-entered holidays for years chinesecalendar does not know yet -----------------------
+from catalog.models import CalendarDay  # noqa: E402
+from catalog.working_days import YearSource, year_source  # noqa: E402
+
+
+class CalendarDayAdmin(admin.ModelAdmin):
+    """Where a supervisor enters next year's 放假 and 调休 days once the State Council publishes
+    them (see catalog.working_days); the list warns while a year still runs on plain weekdays."""
+
+    list_display = ("date", "weekday", "is_workday", "name", "source")
+    list_filter = ("is_workday",)
+    date_hierarchy = "date"
+    search_fields = ("name",)
+
+    @admin.display(description=gettext_lazy("星期"))
+    def weekday(self, obj):
+        return "一二三四五六日"[obj.date.weekday()]
+
+    def changelist_view(self, request, extra_context=None):
+        for year in calendar_warning_years():
+            self.message_user(
+                request,
+                _("%(year)s 年尚无节假日安排：办结期限暂按周一至周五计算。") % {"year": year},
+                messages.WARNING,
+            )
+        return super().changelist_view(request, extra_context)
+
+    def save_model(self, request, obj, form, change):
+        if year_source(obj.date.year) is YearSource.PACKAGE:
+            # The package already knows this year; a row here would be ignored (working_days).
+            self.message_user(request, _("该年份的节假日已由系统日历提供，本条记录不会生效。"), messages.WARNING)
+        super().save_model(request, obj, form, change)
+
+
+# The catalog area may register it first; one registration is enough.
+if not admin.site.is_registered(CalendarDay):
+    admin.site.register(CalendarDay, CalendarDayAdmin)
