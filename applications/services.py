@@ -220,7 +220,6 @@ def material_remove(*, material: UploadedMaterial, user) -> None:
         raise ApplicationError(_("只有申请人可以删除材料。"), code="not_applicant")
     removable = locked.status == ApplicationStatus.DRAFT or (
         locked.status == ApplicationStatus.SUPPLEMENT_REQUESTED
-        and locked.clock_started_at is not None
         and material.created_at > _supplement_requested_at(locked)
     )
     if not removable:
@@ -231,8 +230,10 @@ def material_remove(*, material: UploadedMaterial, user) -> None:
 
 
 def _supplement_requested_at(application: Application) -> dt.datetime:
+    # The reviews service clears clock_started_at when it asks for more, so the event is the
+    # reliable moment; a case without one (data entered by hand) falls back to its submission.
     event = selectors.supplement_request_event(application=application)
-    return event.created_at if event else application.clock_started_at
+    return event.created_at if event else application.submitted_at
 
 
 def material_process(*, material_id: int) -> UploadedMaterial | None:

@@ -128,9 +128,13 @@ def _step_disease(request, application):
     form = DiseaseForm(
         request.POST if bound else None, initial=initial, regions=regions, schemes=schemes, diseases=diseases, criteria=criteria
     )
+    checklist_unseen = bool(criteria) and request.POST.get("criteria_for") != str(disease.pk if disease else "")
     if bound and form.is_valid():
         if form.cleaned_data["disease"] is None:
             form.add_error("disease", _("请选择病种。"))
+        elif checklist_unseen:
+            # The disease changed on this submit (no JS): show its checklist before moving on.
+            messages.info(request, _("请对照该病种的准入条件自查后，再点“保存并下一步”。"))
         else:
             try:
                 services.application_set_disease(

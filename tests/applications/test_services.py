@@ -425,3 +425,40 @@ def test_discard_draft_removes_it():
     services.application_draft_discard(application=application, user=user)
     assert not Application.objects.filter(pk=application.pk).exists()
     assert not UploadedMaterial.objects.filter(application_id=application.pk).exists()
+
+
+def test_new_supplement_file_may_be_removed_but_reviewed_files_may_not():
+    user, application = own_application(supplement_requested=True)
+    reviewed = UploadedMaterialFactory(application=application, slot="diagnosis", created_at=timezone.now() - dt.timedelta(days=1))
+    supplement_request(application, flag=[reviewed])
+    with time_machine.travel(timezone.now() + dt.timedelta(minutes=5)):
+        fresh = services.material_add(application=application, user=user, slot="diagnosis", file=upload("新.pdf", corpus.pdf_bytes()))
+    with pytest.raises(ValidationError):
+        services.material_remove(material=reviewed, user=user)
+    services.material_remove(material=fresh, user=user)
+    assert not UploadedMaterial.objects.filter(pk=fresh.pk).exists()
+
+
+def test_round_trip_with_the_reviews_supplement_service():
+    """The contract with reviews.services: its itemised event and flags drive our upload slots."""
+    from reviews.services import application_request_supplement
+
+    user, application = own_application(in_review=True)
+    photo = UploadedMaterialFactory(application=application, slot="diagnosis", created_at=timezone.now() - dt.timedelta(hours=1))
+    staff = UserFactory(is_staff=True, is_superuser=True, phone=None)
+    application_request_supplement(
+        application_id=application.pk, user=staff, verdicts={photo.pk: "unreadable"}, verdict_notes={photo.pk: "看不清"},
+        extra_items=["近一年门诊病历"],
+    )
+    application.refresh_from_db()
+    assert application.status == ApplicationStatus.SUPPLEMENT_REQUESTED
+    from applications import selectors
+
+    assert selectors.supplement_slots(application=application) == {"diagnosis", "supplement:extra"}
+    with time_machine.travel(timezone.now() + dt.timedelta(minutes=1)):
+        services.material_add(application=application, user=user, slot="diagnosis", file=upload("清楚.pdf", corpus.pdf_bytes()))
+        services.material_add(application=application, user=user, slot="supplement:extra", file=upload("病历.pdf", corpus.pdf_bytes()))
+        resubmitted = services.application_resubmit(application=application, user=user)
+    assert resubmitted.status == ApplicationStatus.SUBMITTED and resubmitted.clock_started_at is not None
+    photo.refresh_from_db()
+    assert photo.superseded_at is not None

@@ -73,9 +73,15 @@ def test_wizard_for_a_household_member_from_start_to_receipt(client, citizen, dj
     assert "高血压" in page and "儿童脑性瘫痪" not in page  # limited to the patient's scheme
     page = client.get(response.url, {"region": region.pk, "scheme": scheme.pk, "disease": disease.pk}).content.decode()
     assert "收缩压≥140mmHg" in page
+    step2 = response.url
+    # Without JS, choosing a disease and saving at once first shows its checklist.
+    response = client.post(step2, {"region": region.pk, "scheme": scheme.pk, "disease": disease.pk, "save": "1"})
+    assert response.status_code == 200 and "收缩压≥140mmHg" in response.content.decode()
+    assert any("准入条件自查" in m for m in _messages(response))
     response = client.post(
-        response.url,
-        {"region": region.pk, "scheme": scheme.pk, "disease": disease.pk, f"criterion_{criterion.pk}": "on", "save": "1"},
+        step2,
+        {"region": region.pk, "scheme": scheme.pk, "disease": disease.pk, "criteria_for": disease.pk,
+         f"criterion_{criterion.pk}": "on", "save": "1"},
     )
     assert response.status_code == 302
     application.refresh_from_db()

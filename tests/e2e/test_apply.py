@@ -8,7 +8,7 @@ from django.conf import settings as django_settings
 from django.test import Client
 
 from tests.applications import corpus
-from tests.applications.factories import HouseholdMemberFactory, RequiredMaterialFactory, verified_citizen
+from tests.applications.factories import CriterionFactory, HouseholdMemberFactory, RequiredMaterialFactory, verified_citizen
 from tests.e2e.conftest import assert_fits_phone
 from tests.factories import DiseaseFactory, InstitutionFactory, PersonFactory, RegionFactory, SchemeFactory
 
@@ -41,6 +41,7 @@ def test_apply_for_mother_submit_receipt_and_track(live_server, phone_page, scre
     HouseholdMemberFactory(account=user, person=mother, relationship="parent")
     disease = DiseaseFactory(region=region, schemes=[scheme], name="高血压（合并心、脑、肾并发症）")
     RequiredMaterialFactory(disease=disease, code="diagnosis", name="疾病诊断证明书", description="二级及以上医院出具，加盖公章")
+    CriterionFactory(disease=disease, text="非同日 3 次测量，舒张压≥90mmHg")
     hospital = InstitutionFactory(region=region, name="邵阳市中心医院", level=3)
 
     page = phone_page
@@ -58,6 +59,8 @@ def test_apply_for_mother_submit_receipt_and_track(live_server, phone_page, scre
 
     # Step 2: region defaults from the mother's record; choose the disease.
     page.get_by_label("申请病种").select_option(label=disease.name)
+    # The page reloads with the disease's entry criteria (progressive enhancement).
+    page.get_by_label("舒张压≥90mmHg", exact=False).check()
     assert_fits_phone(page)
     screenshot(page, "03-disease")
     page.get_by_role("button", name="保存并下一步").click()

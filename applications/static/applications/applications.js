@@ -2,6 +2,7 @@
    - upload forms: send each chosen file on its own XMLHttpRequest with a progress bar per file;
    - forms marked data-once: disable the button after the first submit (the server is idempotent
      anyway, this just spares a second round trip);
+   - step 2 selects: refresh the disease list and its checklist on change;
    - data-print buttons: print the receipt. */
 (function () {
   "use strict";
@@ -81,6 +82,14 @@
       form.querySelectorAll("button[type=submit]").forEach(function (b) { setTimeout(function () { b.disabled = true; }, 0); });
     });
   });
+
+  // Step 2: changing region, scheme or disease reloads the list and the disease's checklist.
+  var refresh = document.querySelector("[data-refresh-button]");
+  if (refresh) {
+    document.querySelectorAll("[data-refresh] select").forEach(function (select) {
+      select.addEventListener("change", function () { refresh.click(); });
+    });
+  }
 
   document.querySelectorAll("[data-print]").forEach(function (button) {
     button.hidden = false;
