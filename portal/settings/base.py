@@ -88,6 +88,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "portal.context_processors.shell",
+                "notifications.context_processors.inbox",
             ],
         },
     },
@@ -133,13 +134,60 @@ CELERY_TIMEZONE = "Asia/Shanghai"
 # Publishing must fail fast when the broker is down: the outbox sweep delivers later.
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_BROKER_TRANSPORT_OPTIONS = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2}
-CELERY_BEAT_SCHEDULE: dict = {}  # filled by the apps' schedules in portal/celery_schedule.py
-# Expires certifications and temporary remote-care registrations past their end date and sends
-# renewal reminders; just after midnight Asia/Shanghai so "today" is the new day. Idempotent.
-CELERY_BEAT_SCHEDULE["certifications-daily-sweep"] = {
-    "task": "certifications.daily_sweep",
-    "schedule": crontab(hour=0, minute=20),
-    "options": {"expires": 6 * 3600},
+# --- Notifications (notifications/README.md; every variable is in .env.example) -------------
+SMS_GATEWAY = os.environ.get("SMS_GATEWAY", "dev")  # dev | aliyun | tencent | a dotted class path
+SMS_FAILOVER_GATEWAY = os.environ.get("SMS_FAILOVER_GATEWAY", "")  # tried only when the first surely did not send
+NOTIFICATIONS = {
+    "MAX_ATTEMPTS": int(os.environ.get("NOTIFICATIONS_MAX_ATTEMPTS", "5")),
+    "RETRY_BASE_SECONDS": int(os.environ.get("NOTIFICATIONS_RETRY_BASE_SECONDS", "30")),
+    "SMS_PER_NUMBER_PER_DAY": int(os.environ.get("NOTIFICATIONS_SMS_PER_NUMBER_PER_DAY", "10")),
+    "LOGIN_CODE_INTERVAL_SECONDS": int(os.environ.get("NOTIFICATIONS_LOGIN_CODE_INTERVAL_SECONDS", "60")),
+    "LOGIN_CODES_PER_NUMBER_PER_DAY": int(os.environ.get("NOTIFICATIONS_LOGIN_CODES_PER_NUMBER_PER_DAY", "10")),
+    "QUIET_HOURS": os.environ.get("NOTIFICATIONS_QUIET_HOURS", "21-8"),  # local hours, end exclusive
+    "SWEEP_SECONDS": int(os.environ.get("NOTIFICATIONS_SWEEP_SECONDS", "60")),
+    "SWEEP_PENDING_GRACE_SECONDS": int(os.environ.get("NOTIFICATIONS_SWEEP_PENDING_GRACE_SECONDS", "60")),
+    # Longer than CELERY_TASK_TIME_LIMIT: a row "sending" for longer has no live worker behind it.
+    "SENDING_STUCK_AFTER_SECONDS": int(os.environ.get("NOTIFICATIONS_SENDING_STUCK_AFTER_SECONDS", "600")),
+}
+ALIYUN_SMS = {
+    "ACCESS_KEY_ID": os.environ.get("ALIYUN_SMS_ACCESS_KEY_ID", ""),
+    "ACCESS_KEY_SECRET": os.environ.get("ALIYUN_SMS_ACCESS_KEY_SECRET", ""),
+    "SIGN_NAME": os.environ.get("ALIYUN_SMS_SIGN_NAME", ""),
+    "TEMPLATES": os.environ.get("ALIYUN_SMS_TEMPLATES", ""),  # template_key:SMS_123,template_key:SMS_456
+    "ENDPOINT": os.environ.get("ALIYUN_SMS_ENDPOINT", "dysmsapi.aliyuncs.com"),
+    "PROTOCOL": os.environ.get("ALIYUN_SMS_PROTOCOL", "https"),
+    "TIMEOUT_SECONDS": float(os.environ.get("ALIYUN_SMS_TIMEOUT_SECONDS", "10")),
+}
+TENCENT_SMS = {
+    "SECRET_ID": os.environ.get("TENCENT_SMS_SECRET_ID", ""),
+    "SECRET_KEY": os.environ.get("TENCENT_SMS_SECRET_KEY", ""),
+    "SDK_APP_ID": os.environ.get("TENCENT_SMS_SDK_APP_ID", ""),
+    "SIGN_NAME": os.environ.get("TENCENT_SMS_SIGN_NAME", ""),
+    "TEMPLATES": os.environ.get("TENCENT_SMS_TEMPLATES", ""),  # template_key:123456,template_key:123457
+    "REGION": os.environ.get("TENCENT_SMS_REGION", "ap-guangzhou"),
+    "ENDPOINT": os.environ.get("TENCENT_SMS_ENDPOINT", "sms.tencentcloudapi.com"),
+    "PROTOCOL": os.environ.get("TENCENT_SMS_PROTOCOL", "https"),
+    "TIMEOUT_SECONDS": int(os.environ.get("TENCENT_SMS_TIMEOUT_SECONDS", "10")),
+    # Delivery receipts lag: before this long after an attempt, "no receipt" proves nothing.
+    "RECEIPT_WAIT_SECONDS": int(os.environ.get("TENCENT_SMS_RECEIPT_WAIT_SECONDS", "600")),
+}
+
+# The periodic schedule, in one place. Each app adds one entry: a name, its task, and when.
+# Add e.g. "certifications-expiry-reminders": {"task": "...", "schedule": crontab(hour=9, minute=0)}.
+CELERY_BEAT_SCHEDULE: dict = {
+    # Re-queues outbox rows a lost task or a broker outage left behind; recovers stuck sends.
+    "notifications-sweep": {
+        "task": "notifications.tasks.notification_sweep",
+        "schedule": NOTIFICATIONS["SWEEP_SECONDS"],
+        "options": {"expires": NOTIFICATIONS["SWEEP_SECONDS"]},
+    },
+    # Expires certifications and temporary remote-care registrations past their end date and sends
+    # renewal reminders; just after midnight Asia/Shanghai so "today" is the new day. Idempotent.
+    "certifications-daily-sweep": {
+        "task": "certifications.daily_sweep",
+        "schedule": crontab(hour=0, minute=20),
+        "options": {"expires": 6 * 3600},
+    },
 }
 
 # --- Storage ------------------------------------------------------------------------------
