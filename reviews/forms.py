@@ -103,3 +103,44 @@ class DecisionForms:
             )
             return _("专家意见已记录。")
         raise ValidationError(_("未知操作。"))
+
+
+class CounterForm(forms.Form):
+    """Counter filing for a walk-in citizen; one file field per required material of the disease."""
+
+    full_name = forms.CharField(label=gettext_lazy("患者姓名"), max_length=50)
+    id_number = forms.CharField(label=gettext_lazy("患者身份证号"), max_length=18)
+    phone = forms.CharField(label=gettext_lazy("申请人手机号（接收短信）"), max_length=20)
+    scheme = forms.ModelChoiceField(label=gettext_lazy("参保类型"), queryset=None)
+    diagnosis = forms.CharField(label=gettext_lazy("诊断"), max_length=500)
+    diagnosing_institution = forms.ModelChoiceField(label=gettext_lazy("诊断医院"), queryset=None)
+    diagnosis_date = forms.DateField(label=gettext_lazy("诊断日期"), widget=forms.DateInput(attrs={"type": "date"}))
+    designated_institution = forms.ModelChoiceField(
+        label=gettext_lazy("定点医疗机构"), queryset=None, required=False
+    )
+
+    def __init__(self, *args, disease, **kwargs):
+        from catalog.models import MedicalInstitution
+
+        super().__init__(*args, **kwargs)
+        self.disease = disease
+        self.fields["scheme"].queryset = disease.schemes.all()
+        institutions = MedicalInstitution.objects.filter(region=disease.region)
+        self.fields["diagnosing_institution"].queryset = institutions
+        self.fields["designated_institution"].queryset = institutions.filter(designated=True)
+        self.slots = list(disease.materials.all())
+        for material in self.slots:
+            self.fields[f"file_{material.code}"] = forms.FileField(
+                label=material.name, required=False, help_text=material.description
+            )
+
+    def clean_id_number(self):
+        from applications.id_numbers import id_number_problem, normalize_id_number
+
+        value = normalize_id_number(self.cleaned_data["id_number"])
+        if id_number_problem(value):
+            raise ValidationError(_("身份证号不正确，请核对。"))
+        return value
+
+    def files_by_slot(self) -> dict:
+        return {m.code: self.files.getlist(f"file_{m.code}") for m in self.slots if self.files.getlist(f"file_{m.code}")}

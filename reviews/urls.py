@@ -6,4 +6,5 @@ app_name = "reviews"
 
 urlpatterns = [
     path("security/totp/", views.totp_enroll, name="totp_enroll"),
+    path("counter/new/", views.counter_new, name="counter_new"),
 ]
