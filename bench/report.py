@@ -1,0 +1,243 @@
+"""Writes bench/RESULTS.md from one run. Every figure in it comes from that run.
+
+The part below the ``NOTES_MARK`` line is kept across runs: it holds the profiling notes a
+person wrote about a run, each naming the run it refers to.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from bench.stats import fmt, fmt_ratio, ratio
+
+NOTES_MARK = "<!-- notes below this line are kept when the report is regenerated -->"
+TARGET_SHARE = 0.5  # dashboard and detail: at least half the bare view's throughput
+ADMIN_GROWTH = 1.5  # admin queue at 1M rows: at most 1.5 × its time at 10k rows
+PAGES_WITH_TARGET = {"dashboard_hot", "dashboard_typical", "detail"}
+
+
+def _paired(runs):
+    from bench.run import paired_rows
+
+    return paired_rows(runs)
+
+
+def _verdict(ok: bool | None) -> str:
+    return "—" if ok is None else ("met" if ok else "**missed**")
+
+
+def write_report(path: Path, *, results: list[dict], drain: dict, info: dict, args, started: dt.datetime, command: str) -> None:
+    notes = ""
+    if path.exists():
+        text = path.read_text()
+        if NOTES_MARK in text:
+            notes = text.split(NOTES_MARK, 1)[1]
+    lines: list[str] = []
+    add = lines.append
+    add("# Benchmark results")
+    add("")
+    add(f"Run started {started:%Y-%m-%d %H:%M} UTC, written by `bench/run.py`; nothing here is typed by hand above the notes line.")
+    add("")
+    add("Reproduce (PostgreSQL and Redis on loopback, as for the tests):")
+    add("")
+    add("```")
+    add(command)
+    add("```")
+    add("")
+    add("## Machine")
+    add("")
+    add("| | |")
+    add("|---|---|")
+    add(f"| cores (nproc) | {info['nproc']} |")
+    add(f"| memory | {info['memory_gib']} GiB |")
+    add(f"| CPU | {info['cpu']} |")
+    add(f"| PostgreSQL | {info['postgres']} |")
+    add(f"| Python | {info['python']} |")
+    add(f"| git commit | {info['commit']} (+ {info['uncommitted_files']} uncommitted files in the shared tree at the start) |")
+    add(f"| load average before / after | {', '.join(f'{x:.1f}' for x in info['load_before'])} / {', '.join(f'{x:.1f}' for x in info.get('load_after', ()))} |")
+    add("")
+    add(
+        f"Server: gunicorn, {args.workers} sync workers, bench settings (DEBUG off, persistent DB connections, "
+        f"Redis cache db 9). Client: {args.concurrency} closed-loop threads on loopback, {args.warmup:g} s warm-up "
+        f"then {args.seconds:g} s measured per page. The machine is shared with seven engineers running test "
+        "suites, so absolute figures are noise; the **ratio to the bare view measured just before and after "
+        "each page** (the mean of the two) is the result."
+    )
+    add("")
+    by_scale = {r["scale"]: r for r in results}
+    for result in results:
+        _scale_section(add, result)
+    _admin_growth_section(add, by_scale)
+    _queries_section(add, results)
+    _upload_section(add, results)
+    _drain_section(add, drain)
+    _slowest_section(add, results)
+    _generation_section(add, results)
+    add("")
+    add(NOTES_MARK)
+    path.write_text("\n".join(lines) + (notes if notes else "\n"))
+
+
+def _scale_section(add, result: dict) -> None:
+    add(f"## {result['applications']:,} applications (`{result['db']}`)")
+    add("")
+    add("| page | req/s | p50 ms | p95 ms | p99 ms | errors | bare req/s (paired) | throughput vs bare | target |")
+    add("|---|---:|---:|---:|---:|---:|---:|---:|---|")
+    labels = {name: t.get("label", name) for name, t in result["probe"]["targets"].items()}
+    bare = [o for n, o, _ in result["runs"] if n == "bare" and o]
+    if bare:
+        tps = [o.summary.throughput for o in bare]
+        add(f"| {labels.get('bare', 'bare')} ×{len(bare)} | {min(tps):.1f}–{max(tps):.1f} | "
+            f"{fmt(sum(o.summary.p50_ms for o in bare) / len(bare))} | {fmt(max(o.summary.p95_ms for o in bare))} | "
+            f"{fmt(max(o.summary.p99_ms for o in bare))} | {sum(o.summary.errors for o in bare)} | | 100% | |")
+    for row in _paired(result["runs"]):
+        name, outcome = row["name"], row["outcome"]
+        label = labels.get(name, name)
+        if outcome is None:
+            add(f"| {label} | not available in this run: {row['reason']} | | | | | | | |")
+            continue
+        s = outcome.summary
+        share = ratio(s.throughput, row["base_tp"])
+        target = ""
+        if name in PAGES_WITH_TARGET:
+            target = f"≥ 50 %: {_verdict(None if share is None else share >= TARGET_SHARE)}"
+        if name == "upload":
+            target = "see upload section"
+        errors = f"{s.errors}" + (f" ({', '.join(f'{k}: {v}' for k, v in outcome.statuses.items() if k != '200')})" if s.errors else "")
+        add(f"| {label} | {s.throughput:.1f} | {fmt(s.p50_ms)} | {fmt(s.p95_ms)} | {fmt(s.p99_ms)} | {errors} | "
+            f"{fmt(row['base_tp'])} | {fmt_ratio(share)} | {target} |")
+    add("")
+
+
+def _find(result: dict, name: str):
+    for row in _paired(result["runs"]):
+        if row["name"] == name:
+            return row
+    return None
+
+
+def _admin_growth_section(add, by_scale: dict) -> None:
+    add("## Admin review queue: 1,000,000 rows against 10,000 rows")
+    add("")
+    small, large = by_scale.get("10k"), by_scale.get("1m")
+    if not small or not large:
+        add("Not available in this run: both scales are needed (run without `--scales`).")
+        add("")
+        return
+    add("Target: time per page at 1M rows ≤ 1.5 × at 10k rows. Shown raw (p50) and normalised by each run's own "
+        "paired bare-view p50, which removes the machine's drift between the two runs.")
+    add("")
+    add("| page | p50 10k ms | p50 1M ms | 1M / 10k (raw) | 1M / 10k (normalised) | req/s 10k | req/s 1M | target |")
+    add("|---|---:|---:|---:|---:|---:|---:|---|")
+    for name in ("admin_queue", "admin_filtered"):
+        a, b = _find(small, name), _find(large, name)
+        if not a or not b or not a["outcome"] or not b["outcome"]:
+            reason = (a or {}).get("reason") or (b or {}).get("reason") or "not measured"
+            add(f"| {name} | not available in this run: {reason} | | | | | | |")
+            continue
+        sa, sb = a["outcome"].summary, b["outcome"].summary
+        raw = ratio(sb.p50_ms, sa.p50_ms)
+        norm = ratio(ratio(sb.p50_ms, b["base_p50"]), ratio(sa.p50_ms, a["base_p50"]))
+        ok = None if norm is None else norm <= ADMIN_GROWTH
+        add(f"| {name} | {fmt(sa.p50_ms)} | {fmt(sb.p50_ms)} | {fmt(raw, 2, '×')} | {fmt(norm, 2, '×')} | "
+            f"{sa.throughput:.1f} | {sb.throughput:.1f} | ≤ 1.5×: {_verdict(ok)} |")
+    add("")
+
+
+def _queries_section(add, results: list[dict]) -> None:
+    add("## Queries per page (in-process probe, `CaptureQueriesContext`)")
+    add("")
+    names = []
+    for result in results:
+        for name in result["probe"]["targets"]:
+            if name not in names:
+                names.append(name)
+    header = " | ".join(f"{r['scale']}" for r in results)
+    add(f"| page | {header} | unfiltered COUNT(*) |")
+    add("|---|" + "---:|" * len(results) + "---|")
+    for name in names:
+        cells, unfiltered = [], []
+        for result in results:
+            target = result["probe"]["targets"].get(name, {})
+            probe = target.get("probe", {})
+            cells.append(str(probe.get("queries", "—")) if not target.get("unavailable") else "n/a")
+            unfiltered += probe.get("unfiltered_counts") or []
+        add(f"| {name} | {' | '.join(cells)} | {'**yes**: ' + unfiltered[0][:120] if unfiltered else 'none'} |")
+    add("")
+    for result in results:
+        sizes = result["probe"].get("admin_page_size") or {}
+        if sizes:
+            counts = {k: v.get("queries") for k, v in sizes.items()}
+            same = len(set(counts.values())) == 1
+            add(f"- {result['scale']}: admin queue with 20 rows per page: {counts.get('20')} queries; with 100: "
+                f"{counts.get('100')} — {'independent of page size' if same else '**grows with page size**'}.")
+        dash = result["probe"].get("dashboard_rows") or {}
+        if dash:
+            same = dash.get("hot_queries") == dash.get("typical_queries")
+            add(f"- {result['scale']}: dashboard for a 200-case account: {dash.get('hot_queries')} queries; one-case "
+                f"account: {dash.get('typical_queries')} — {'independent of rows' if same else '**grows with rows**'}.")
+    add("")
+
+
+def _upload_section(add, results: list[dict]) -> None:
+    add("## Upload against the bare upload view")
+    add("")
+    add("Both receive the same multipart body (one JPEG, CSRF on); the bare view only reads it. The real one "
+        "checks the bytes, stores the file privately and queues the image processing after commit.")
+    add("")
+    add("| scale | upload bytes | upload req/s | bare upload req/s | ratio | upload p50 ms | bare upload p50 ms |")
+    add("|---|---:|---:|---:|---:|---:|---:|")
+    for result in results:
+        up, bare = _find(result, "upload"), _find(result, "bare_upload")
+        if not up or not bare or not up["outcome"] or not bare["outcome"]:
+            reason = (up or {}).get("reason") or (bare or {}).get("reason") or "not measured"
+            add(f"| {result['scale']} | not available in this run: {reason} | | | | | |")
+            continue
+        su, sb = up["outcome"].summary, bare["outcome"].summary
+        add(f"| {result['scale']} | {result.get('upload_bytes', '?'):,} | {su.throughput:.1f} | {sb.throughput:.1f} | "
+            f"{fmt_ratio(ratio(su.throughput, sb.throughput))} | {fmt(su.p50_ms)} | {fmt(sb.p50_ms)} |")
+    add("")
+
+
+def _drain_section(add, drain: dict) -> None:
+    add("## Notification drain against a no-op Celery task")
+    add("")
+    if drain.get("unavailable"):
+        add(f"Not available in this run: {drain['unavailable']}.")
+        add("")
+        return
+    share = ratio(drain.get("drain_per_s"), drain.get("noop_per_s"))
+    add(f"Drain {fmt(drain.get('drain_per_s'))} /s, no-op task {fmt(drain.get('noop_per_s'))} /s: "
+        f"{fmt_ratio(share)} (target ≥ 60 %: {_verdict(None if share is None else share >= 0.6)}).")
+    extra = {k: v for k, v in drain.items() if k not in ("drain_per_s", "noop_per_s")}
+    if extra:
+        add("")
+        add(f"Details from `bench/notifications_drain.py`: `{extra}`")
+    add("")
+
+
+def _slowest_section(add, results: list[dict]) -> None:
+    add("## Slowest statements per page (largest scale)")
+    add("")
+    result = results[-1] if results else None
+    if not result:
+        return
+    for name in ("admin_queue", "admin_filtered", "dashboard_hot", "detail", "track_lookup"):
+        probe = result["probe"]["targets"].get(name, {}).get("probe", {})
+        for q in (probe.get("slowest") or [])[:1]:
+            add(f"- **{name}** ({result['scale']}): {q['ms']} ms — `{q['sql'][:600]}`")
+    add("")
+
+
+def _generation_section(add, results: list[dict]) -> None:
+    add("## Data")
+    add("")
+    for result in results:
+        gen = result["generation"]
+        when = "reused from an earlier run (`--reuse`)" if gen == "reused" else (
+            f"generated in {gen['total_s']:.0f} s (migrate {gen['migrate_s']:.0f} s, generate + load "
+            f"{gen['generate_s']:.0f} s, then VACUUM ANALYZE)"
+        )
+        rows = ", ".join(f"{k.split('_', 1)[1]} {v:,}" for k, v in (result["probe"].get("rows") or {}).items() if v is not None)
+        add(f"- `{result['db']}`: {when}. Rows (planner estimates): {rows}.")
+    add("")
