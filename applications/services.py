@@ -290,6 +290,20 @@ def application_draft_discard(*, application: Application, user) -> None:
     transaction.on_commit(lambda: [default_storage.delete(n) for n in names])
 
 
+def material_process_pending(*, older_than: dt.timedelta = dt.timedelta(minutes=5), limit: int = 200) -> int:
+    """Queue processing again for images still unprocessed after ``older_than`` (the task was lost
+    or the broker was down at upload time). Returns how many were queued."""
+    cutoff = timezone.now() - older_than
+    ids = list(
+        UploadedMaterial.objects.filter(processed=False, created_at__lt=cutoff)
+        .order_by("created_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    for material_id in ids:
+        _enqueue_processing(material_id)
+    return len(ids)
+
+
 # --- transitions ------------------------------------------------------------------------------
 
 def review_due_at(*, region: Region, start: dt.datetime) -> dt.datetime | None:

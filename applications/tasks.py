@@ -8,3 +8,11 @@ from applications.services import material_process
 def material_process_task(material_id: int) -> None:
     """Re-encode one uploaded image, thumbnail it and score its sharpness (idempotent)."""
     material_process(material_id=material_id)
+
+
+@shared_task(ignore_result=True)
+def material_process_sweep() -> None:
+    """Periodic (``CELERY_BEAT_SCHEDULE``): re-queue images whose processing task was lost."""
+    from applications.services import material_process_pending
+
+    material_process_pending()

@@ -506,7 +506,8 @@ def track(request: HttpRequest) -> HttpResponse:
         form = TrackForm(request.POST)
         if _track_rate_limited(request):
             status = 429
-            form.add_error(None, _("查询过于频繁，请 10 分钟后再试。"))
+            minutes = max(1, int(getattr(settings, "TRACK_RATE_WINDOW_SECONDS", 600)) // 60)
+            form.add_error(None, _("查询过于频繁，请 %(minutes)d 分钟后再试。") % {"minutes": minutes})
         elif form.is_valid():
             application = selectors.application_find_for_tracking(
                 acceptance_number=form.cleaned_data["acceptance_number"], id_number=form.cleaned_data["id_number"]

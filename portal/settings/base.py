@@ -235,6 +235,17 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 UPLOAD_MAX_BYTES = int(os.environ.get("UPLOAD_MAX_BYTES", str(10 * 1024 * 1024)))
 UPLOAD_MAX_FILES_PER_APPLICATION = int(os.environ.get("UPLOAD_MAX_FILES_PER_APPLICATION", "20"))
 UPLOAD_MAX_PIXELS = int(os.environ.get("UPLOAD_MAX_PIXELS", "50000000"))
+# Below this sharpness score (Laplacian variance) a photo gets "照片可能不清晰，建议重新拍摄".
+UPLOAD_BLUR_THRESHOLD = float(os.environ.get("UPLOAD_BLUR_THRESHOLD", "40"))
+# Re-queues image processing that a lost task or a broker outage left behind.
+CELERY_BEAT_SCHEDULE["applications-material-sweep"] = {
+    "task": "applications.tasks.material_process_sweep",
+    "schedule": 600,
+    "options": {"expires": 600},
+}
+# Public lookup /track/: attempts per client IP per window.
+TRACK_RATE_LIMIT = int(os.environ.get("TRACK_RATE_LIMIT", "10"))
+TRACK_RATE_WINDOW_SECONDS = int(os.environ.get("TRACK_RATE_WINDOW_SECONDS", "600"))
 
 # --- Auth ---------------------------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [

@@ -6,6 +6,7 @@ import threading
 import pytest
 import time_machine
 from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
 from django.db import connection
 from django.utils import timezone
 
@@ -462,3 +463,22 @@ def test_round_trip_with_the_reviews_supplement_service():
     assert resubmitted.status == ApplicationStatus.SUBMITTED and resubmitted.clock_started_at is not None
     photo.refresh_from_db()
     assert photo.superseded_at is not None
+
+
+def test_sweep_requeues_lost_processing(django_capture_on_commit_callbacks, settings):
+    user, application = own_application()
+    # Stored as if the task had been lost: an image, not processed, uploaded 10 minutes ago.
+    with time_machine.travel(timezone.now() - dt.timedelta(minutes=10)):
+        material = UploadedMaterialFactory(
+            application=application, processed=False, content_type="image/jpeg",
+            file=ContentFile(corpus.jpeg_bytes(), name="a.jpg"),
+        )
+    fresh = UploadedMaterialFactory(application=application, processed=False, content_type="image/jpeg")
+    from applications.tasks import material_process_sweep
+
+    material_process_sweep()
+    material.refresh_from_db()
+    fresh.refresh_from_db()
+    assert material.processed and material.thumbnail
+    assert not fresh.processed  # too recent: its own task may still be on the way
+    assert settings.CELERY_BEAT_SCHEDULE["applications-material-sweep"]["task"] == "applications.tasks.material_process_sweep"
