@@ -1,0 +1,40 @@
+"""The catalog on a 375 px phone: province → city → search → disease, in Chromium."""
+import pytest
+
+from catalog.loader import catalog_load
+from tests.e2e.conftest import assert_fits_phone
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+
+def test_find_a_disease_in_shaoyang_on_a_phone(live_server, phone_page, screenshot):
+    catalog_load()
+    page = phone_page
+    page.goto(live_server.url + "/catalog/")
+    assert_fits_phone(page)
+
+    page.get_by_role("link", name="湖南省").click()
+    page.wait_for_load_state()
+    assert_fits_phone(page)
+    page.get_by_role("link", name="邵阳市").click()
+    page.wait_for_load_state()
+    assert page.locator("h1").inner_text() == "湖南省 · 邵阳市"
+    assert "已载入 8 / 声明 43 种" in page.locator(".counts").inner_text()
+    assert_fits_phone(page)
+    screenshot(page, "shaoyang-region")
+
+    page.get_by_label("按病种名称搜索").fill("肿瘤")
+    page.get_by_role("button", name="搜索").click()
+    page.wait_for_load_state()
+    results = page.locator(".disease-list .name")
+    assert results.all_inner_texts() == ["恶性肿瘤门诊放化疗"]
+    assert_fits_phone(page)
+
+    results.first.click()
+    page.wait_for_load_state()
+    assert page.locator("h1").inner_text() == "恶性肿瘤门诊放化疗"
+    body = page.locator("main").inner_text()
+    for expected in ("准入标准", "所需材料", "报销待遇", "80%", "85%", "70%", "认定后 24 个月", "未核实"):
+        assert expected in body, expected
+    assert_fits_phone(page)
+    screenshot(page, "shaoyang-disease")
