@@ -3,7 +3,7 @@ through the service. Phone numbers are masked in lists; rows are read-only (serv
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext
 
 from notifications.models import DevSms, Notification, NotificationStatus
 from notifications.phones import phone_mask
@@ -89,7 +89,7 @@ class NotificationAdmin(admin.ModelAdmin):
                 refused.append(f"#{pk}: {' '.join(exc.messages)}")
         if done:
             self.message_user(
-                request, ngettext("已重新排队 %d 条短信。", "已重新排队 %d 条短信。", done) % done, messages.SUCCESS
+                request, gettext("已重新排队 %(count)s 条短信。") % {"count": done}, messages.SUCCESS
             )
         for line in refused:
             self.message_user(request, line, messages.ERROR)

@@ -170,3 +170,12 @@ def test_admin_rows_cannot_be_edited_by_form(staff_client):
     staff_client.post(url, {"status": "sent"})
     row.refresh_from_db()
     assert row.status == NotificationStatus.PENDING
+
+
+def test_message_centre_in_english(client):
+    me = UserFactory()
+    _event(me, 1)
+    client.force_login(me)
+    client.post(reverse("set_language"), {"language": "en", "next": "/"})
+    html = client.get(reverse("notifications:inbox")).content.decode()
+    assert "Application accepted" in html and "acceptance number 430500-20261122-000011" in html
