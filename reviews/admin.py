@@ -163,6 +163,8 @@ class ApplicationAdmin(admin.ModelAdmin):
     ordering = ("due_at", "pk")
     list_per_page = 100
     show_full_result_count = False
+    # Facet counts run one COUNT per filter option over the whole queue: not on a large table.
+    show_facets = admin.ShowFacets.NEVER
     paginator = CappedCountPaginator
     actions = ("claim_selected", "release_selected", "assign_selected", "export_selected_csv")
     action_form = AssignActionForm
@@ -226,7 +228,9 @@ class ApplicationAdmin(admin.ModelAdmin):
         # One "now" per page so every badge on it agrees.
         self.__dict__.pop("_now", None)
         extra_context = extra_context or {}
-        extra_context["calendar_warning_years"] = calendar_warning_years()
+        if request.method == "GET":
+            for year in calendar_warning_years():
+                self.message_user(request, _calendar_warning(year), messages.WARNING)
         extra_context["can_dashboard"] = request.user.has_perm("reviews.view_dashboard")
         extra_context["can_export"] = request.user.has_perm("reviews.export_queue")
         extra_context["can_counter"] = request.user.has_perm("reviews.counter_file")
@@ -363,6 +367,9 @@ class ApplicationAdmin(admin.ModelAdmin):
         materials = list(material_list_current(application=application))
         if application.disease_id:
             required = list(application.disease.materials.all())
+            names = {m.code: m.name for m in required}
+            for item in materials:
+                item.slot_name = names.get(item.slot, item.slot)
             criteria = list(application.disease.criteria.all())
         else:
             required, criteria = [], []
@@ -390,6 +397,13 @@ class ApplicationAdmin(admin.ModelAdmin):
             "media": self.media,
         }
         return TemplateResponse(request, self.change_form_template, context)
+
+
+def _calendar_warning(year: int) -> str:
+    return _(
+        "%(year)s 年的节假日安排尚未录入：办结期限暂按周一至周五计算。"
+        "请在“节假日安排”中录入国务院公布的放假和调休日期。"
+    ) % {"year": year}
 
 
 def _error_text(error, application_id) -> str:
@@ -513,12 +527,9 @@ class CalendarDayAdmin(admin.ModelAdmin):
         return "一二三四五六日"[obj.date.weekday()]
 
     def changelist_view(self, request, extra_context=None):
-        for year in calendar_warning_years():
-            self.message_user(
-                request,
-                _("%(year)s 年尚无节假日安排：办结期限暂按周一至周五计算。") % {"year": year},
-                messages.WARNING,
-            )
+        if request.method == "GET":
+            for year in calendar_warning_years():
+                self.message_user(request, _calendar_warning(year), messages.WARNING)
         return super().changelist_view(request, extra_context)
 
     def save_model(self, request, obj, form, change):
