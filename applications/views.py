@@ -14,6 +14,8 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonRe
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.template.defaultfilters import filesizeformat
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods, require_POST
 
 from applications import selectors, services
@@ -23,6 +25,7 @@ from applications.id_numbers import mask_id_number, mask_name
 from applications.image_processing import blur_threshold
 from applications.lifecycle import WITHDRAWABLE
 from applications.models import Application, ApplicationStatus, UploadedMaterial
+from applications.upload_handlers import SizeLimitUploadHandler
 from catalog.models import Disease, Scheme
 
 def _step_titles():
@@ -282,17 +285,29 @@ def _wants_json(request: HttpRequest) -> bool:
     return request.headers.get("x-requested-with") == "XMLHttpRequest"
 
 
+@csrf_exempt  # only so the size handler is installed before the body is read; checked below
 @login_required
 @require_POST
 def material_upload(request: HttpRequest, pk: int) -> HttpResponse:
+    size_limit = SizeLimitUploadHandler(request)
+    request.upload_handlers.insert(0, size_limit)
+    return _material_upload(request, pk, size_limit)
+
+
+@csrf_protect
+def _material_upload(request: HttpRequest, pk: int, size_limit: SizeLimitUploadHandler) -> HttpResponse:
     """One slot, one or more files. Each file is checked on its own: a bad one does not stop the
     good ones, and every refusal names its file."""
     application = _get_own(request, pk)
     slot = request.POST.get("slot", "")
     files = request.FILES.getlist("files")
-    errors: list[str] = []
+    errors: list[str] = [
+        _("文件“%(name)s”未能上传：%(reason)s")
+        % {"name": name, "reason": _("超过单个文件上限 %(limit)s") % {"limit": filesizeformat(size_limit.limit)}}
+        for name in size_limit.skipped
+    ]
     added: list[UploadedMaterial] = []
-    if not files:
+    if not files and not errors:
         errors.append(_("请选择要上传的文件。"))
     for upload in files:
         try:
