@@ -38,3 +38,22 @@ def test_find_a_disease_in_shaoyang_on_a_phone(live_server, phone_page, screensh
         assert expected in body, expected
     assert_fits_phone(page)
     screenshot(page, "shaoyang-disease")
+
+
+def test_disease_page_fits_in_english_and_elder_mode(live_server, phone_page, screenshot):
+    """Longer English labels and 21 px elder-mode text must still fit the phone."""
+    catalog_load()
+    page = phone_page
+    page.goto(live_server.url + "/catalog/520200/")
+    with page.expect_navigation():
+        page.locator("#lang-select").select_option("en")
+    assert "Loaded 11 of 49 declared" in page.locator(".counts").inner_text()
+    with page.expect_navigation():
+        page.locator("form[action*='elder-mode'] button").click()
+    assert page.evaluate("document.documentElement.classList.contains('elder')")
+    assert_fits_phone(page)
+    page.get_by_role("link", name="重性精神病（含精神分裂症、双相情感障碍等）").click()
+    page.wait_for_load_state()
+    assert "No official data yet" in page.locator("main").inner_text()
+    assert_fits_phone(page)
+    screenshot(page, "liupanshui-disease-en-elder")
