@@ -494,7 +494,12 @@ class ReviewingOrganisationAdmin(admin.ModelAdmin):
     inlines = (StaffMembershipInline,)
 
     def get_queryset(self, request):
-        return super().get_queryset(request).prefetch_related("regions")
+        organisations = super().get_queryset(request).prefetch_related("regions")
+        region_ids = region_ids_for_staff(user=request.user)
+        if region_ids is None:
+            return organisations
+        # A supervisor sees the organisations working in their own regions, not the whole country.
+        return organisations.filter(regions__in=region_ids).distinct()
 
     @admin.display(description=gettext_lazy("负责地区"))
     def region_list(self, obj):

@@ -118,3 +118,14 @@ def test_no_full_table_count(mfa_login, sy_reviewer, shaoyang):
     assert counts, "the paginator still counts (capped)"
     for sql in counts:
         assert "LIMIT" in sql.upper(), f"uncapped count: {sql}"
+
+
+def test_export_follows_the_queue_filters(mfa_login, sy_reviewer, shaoyang):
+    now = timezone.now()
+    overdue = submitted_application(region_obj=shaoyang, due_at=now - dt.timedelta(hours=1))
+    later = submitted_application(region_obj=shaoyang, due_at=now + dt.timedelta(days=5))
+    response = mfa_login(sy_reviewer).get(reverse("admin:reviews_export"), {"deadline": "overdue"})
+    assert response["Content-Type"].startswith("text/csv")
+    body = b"".join(response.streaming_content).decode("utf-8-sig")
+    assert overdue.acceptance_number in body and later.acceptance_number not in body
+    assert "已超期" in body and overdue.patient.full_name not in body

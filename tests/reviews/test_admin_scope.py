@@ -119,3 +119,19 @@ def test_citizen_cannot_reach_any_staff_url(client, cases):
     ):
         response = client.get(url)
         assert response.status_code == 302 and "/admin/login/" in response["Location"], url
+
+
+def test_delete_and_add_urls_are_closed(mfa_login, xc_reviewer, cases):
+    client = mfa_login(xc_reviewer)
+    response = client.get(reverse("admin:applications_application_delete", args=[cases["xc"].pk]))
+    assert response.status_code in (302, 403, 404)
+    assert client.get(reverse("admin:applications_application_add")).status_code == 403
+    cases["xc"].refresh_from_db()
+
+
+def test_supervisor_sees_only_organisations_of_own_regions(mfa_login, lps_org, xc_org, cases):
+    supervisor = staff_user(organisation=lps_org, roles=("门特主管",), username="lps_sup2")
+    body = mfa_login(supervisor).get(reverse("admin:reviews_reviewingorganisation_changelist")).content.decode()
+    assert lps_org.name in body and xc_org.name not in body
+    response = mfa_login(supervisor).get(reverse("admin:reviews_reviewingorganisation_change", args=[xc_org.pk]))
+    assert response.status_code in (302, 404) and xc_org.name.encode() not in response.content
