@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import hashlib
+import json
 import math
 import os
 import random
@@ -703,7 +704,16 @@ def rebuild(*, db: str, applications: int, seed: int, as_of: dt.datetime, catalo
     )
     generated = time.monotonic() - started
     psql("VACUUM ANALYZE", database=db)
-    return {"migrate_s": migrated, "generate_s": generated - migrated, "total_s": time.monotonic() - started}
+    record = json.loads(generation_record(db).read_text()) if generation_record(db).exists() else {}
+    record.update(migrate_s=migrated, generate_s=generated - migrated, total_s=time.monotonic() - started)
+    generation_record(db).write_text(json.dumps(record, indent=1))
+    return record
+
+
+def generation_record(db: str) -> Path:
+    """What the last generation of ``db`` did (counts, seed, as-of, timings): a reused database
+    is reported with the figures of the run that made it."""
+    return BASE_DIR / "var" / "bench" / f"generation-{db}.json"
 
 
 def bench_env(db: str) -> dict[str, str]:
@@ -743,6 +753,11 @@ def main(argv: list[str] | None = None) -> None:
     print(f"catalog: {source}")
     counts = generate(applications=args.applications, seed=args.seed, as_of=as_of)
     print(" ".join(f"{k}={v}" for k, v in counts.items()))
+    generation_record(args.db).parent.mkdir(parents=True, exist_ok=True)
+    generation_record(args.db).write_text(json.dumps(
+        {"db": args.db, "applications": args.applications, "seed": args.seed, "as_of": as_of.isoformat(),
+         "catalog": source, "counts": counts, "generated_at": dt.datetime.now(UTC).isoformat()}, indent=1,
+    ))
 
 
 if __name__ == "__main__":

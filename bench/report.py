@@ -209,10 +209,14 @@ def _drain_section(add, drain: dict) -> None:
     share = ratio(drain.get("drain_per_s"), drain.get("noop_per_s"))
     add(f"Drain {fmt(drain.get('drain_per_s'))} /s, no-op task {fmt(drain.get('noop_per_s'))} /s: "
         f"{fmt_ratio(share)} (target ≥ 60 %: {_verdict(None if share is None else share >= 0.6)}).")
-    extra = {k: v for k, v in drain.items() if k not in ("drain_per_s", "noop_per_s")}
-    if extra:
+    if drain.get("command"):
         add("")
-        add(f"Details from `bench/notifications_drain.py`: `{extra}`")
+        add(f"Measured by the notifications engineer's `{drain['command']}` (its own database and private Redis):")
+        add("")
+        add("```")
+        for line in drain.get("output", []):
+            add(line)
+        add("```")
     add("")
 
 
@@ -234,10 +238,13 @@ def _generation_section(add, results: list[dict]) -> None:
     add("")
     for result in results:
         gen = result["generation"]
-        when = "reused from an earlier run (`--reuse`)" if gen == "reused" else (
-            f"generated in {gen['total_s']:.0f} s (migrate {gen['migrate_s']:.0f} s, generate + load "
-            f"{gen['generate_s']:.0f} s, then VACUUM ANALYZE)"
+        made = (
+            f"generated in {gen['total_s']:.0f} s (migrate {gen['migrate_s']:.0f} s, catalog + generate + COPY + "
+            f"index build {gen['generate_s']:.0f} s, then VACUUM ANALYZE)" if "total_s" in gen else "generation time not recorded"
         )
-        rows = ", ".join(f"{k.split('_', 1)[1]} {v:,}" for k, v in (result["probe"].get("rows") or {}).items() if v is not None)
-        add(f"- `{result['db']}`: {when}. Rows (planner estimates): {rows}.")
+        if gen.get("reused"):
+            made = f"reused (`--reuse`) from the run of {gen.get('generated_at', '?')[:16]} UTC, which {made}"
+        seed = f"seed {gen.get('seed', '?')}, as of {gen.get('as_of', '?')[:10]}, catalog: {gen.get('catalog', '?')}"
+        counts = ", ".join(f"{k} {v:,}" for k, v in (gen.get("counts") or {}).items())
+        add(f"- `{result['db']}`: {made}; {seed}. Rows: {counts or 'not recorded'}.")
     add("")

@@ -22,7 +22,7 @@ import time
 import urllib.parse
 from pathlib import Path
 
-from bench.generate import BASE_DIR, UTC, bench_env, rebuild
+from bench.generate import BASE_DIR, UTC, bench_env, generation_record, rebuild
 from bench.loadgen import Outcome, Request, run_load, send
 from bench.probe import jpeg_bytes
 from bench.stats import fmt
@@ -144,7 +144,8 @@ def measure_scale(scale: str, args) -> dict:
     result: dict = {"scale": scale, "db": db, "applications": applications}
     as_of = dt.datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     if args.reuse and database_has_rows(db):
-        result["generation"] = "reused"
+        record = generation_record(db)
+        result["generation"] = {"reused": True, **(json.loads(record.read_text()) if record.exists() else {})}
     else:
         print(f"[{scale}] generating {applications:,} applications into {db}", flush=True)
         result["generation"] = rebuild(db=db, applications=applications, seed=args.seed, as_of=as_of)
@@ -223,28 +224,31 @@ def machine() -> dict:
 def run_drain(args) -> dict:
     """The notifications engineer's drain benchmark, when it exists (bench/notifications_drain.py).
 
-    Contract: it runs bounded, against the database and Redis db given in the environment, and
-    prints a JSON object on its last line of standard output with at least ``drain_per_s`` and
-    ``noop_per_s``.
+    It runs bounded on its own database and a private Redis, measures N outbox notifications and
+    N no-op Celery tasks on the same worker, and writes a JSON file whose path it prints last
+    ("written bench/out/....json"). Both rates are taken from that file.
     """
     script = BASE_DIR / "bench" / "notifications_drain.py"
     if not script.exists():
         return {"unavailable": "bench/notifications_drain.py does not exist in this run"}
-    db = SCALES["10k"][0]
+    command = [sys.executable, str(script), "--n", str(args.drain_n)]
     try:
         done = subprocess.run(
-            [sys.executable, str(script)], cwd=BASE_DIR, env={**bench_env(db), "LOG_LEVEL": "WARNING"},
+            command, cwd=BASE_DIR, env={**os.environ, "LOG_LEVEL": "WARNING"},
             capture_output=True, text=True, timeout=args.drain_timeout,
         )
     except subprocess.TimeoutExpired:
         return {"unavailable": f"bench/notifications_drain.py did not finish within {args.drain_timeout} s"}
-    lines = [line for line in done.stdout.strip().splitlines() if line.strip()]
-    try:
-        data = json.loads(lines[-1])
-    except (IndexError, json.JSONDecodeError):
-        return {"unavailable": f"exit {done.returncode}; no JSON on the last line: {(done.stderr or done.stdout)[-400:]}"}
-    data["exit"] = done.returncode
-    return data
+    written = [line.split(" ", 1)[1].strip() for line in done.stdout.splitlines() if line.startswith("written ")]
+    if done.returncode != 0 or not written:
+        return {"unavailable": f"exit {done.returncode}: {(done.stderr or done.stdout).strip()[-400:]}"}
+    data = json.loads((BASE_DIR / written[-1]).read_text())
+    return {
+        "drain_per_s": data.get("notifications", {}).get("per_second"),
+        "noop_per_s": data.get("noop", {}).get("per_second"),
+        "command": " ".join(shlex.quote(str(c)) for c in ["python", "bench/notifications_drain.py", *command[2:]]),
+        "output": [line for line in done.stdout.splitlines() if line.strip()],
+    }
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -256,7 +260,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--concurrency", type=int, default=4, help="client threads (closed loop)")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers")
     parser.add_argument("--seed", type=int, default=20261122)
-    parser.add_argument("--drain-timeout", type=int, default=300)
+    parser.add_argument("--drain-n", type=int, default=500, help="messages per phase of the drain benchmark")
+    parser.add_argument("--drain-timeout", type=int, default=900)
     parser.add_argument("--out", default=str(BASE_DIR / "bench" / "RESULTS.md"))
     args = parser.parse_args(argv)
     WORK_DIR.mkdir(parents=True, exist_ok=True)
