@@ -79,3 +79,11 @@ stack-stop:
 
 stack-status:
 	scripts/stack.sh status
+
+## make bench: province-scale benchmark (bench/README.md). Generates portal_bench_10k and
+## portal_bench_1m (1,000,000 applications, several minutes), loads every page with gunicorn on
+## loopback against a bare Django view, writes bench/RESULTS.md. BENCH_ARGS="--reuse" keeps the
+## bench databases from an earlier run; BENCH_ARGS="--scales 10k --seconds 5" for a quick look.
+.PHONY: bench
+bench: install services
+	$(PY) -m bench.run $(BENCH_ARGS)
