@@ -25,6 +25,10 @@ TEMPLATES: dict[str, str] = {
     "extension_decided": _("您的门特延期申请 %(number)s 已办结，请登录“我的申请”查看结果。"),
     "extension_approved": _("您的门特延期申请 %(number)s 已通过，待遇有效期至 %(end_date)s。"),
     "extension_rejected": _("您的门特延期申请 %(number)s 未通过，原因可在“我的申请”查看。"),
+    "certification_expired": _("您的门特待遇（受理编号 %(number)s）已于 %(end_date)s 到期。如需继续享受，请重新申请认定。"),
+    "remote_care_approved": _("您的门特异地就医备案（受理编号 %(number)s）已通过，可在备案地联网定点医院直接结算。"),
+    "remote_care_rejected": _("您的门特异地就医备案（受理编号 %(number)s）未通过，原因请登录“我的门特资格”查看。"),
+    "remote_care_expired": _("您的门特临时异地就医备案（受理编号 %(number)s）已于 %(end_date)s 到期，如仍需请重新备案。"),
     "reviews_overdue_digest": _("您所在机构有 %(count)s 件门特申请已超过审核时限，请登录审核工作台处理。"),
 }
 
@@ -42,6 +46,10 @@ TITLES: dict[str, str] = {
     "extension_decided": _("延期申请已办结"),
     "extension_approved": _("延期申请通过"),
     "extension_rejected": _("延期申请未通过"),
+    "certification_expired": _("待遇已到期"),
+    "remote_care_approved": _("异地就医备案通过"),
+    "remote_care_rejected": _("异地就医备案未通过"),
+    "remote_care_expired": _("异地就医备案到期"),
     "reviews_overdue_digest": _("超时待审提醒"),
 }
 
@@ -64,11 +72,11 @@ def template_fields(template_key: str) -> list[str]:
 def template_params(template_key: str, params: dict) -> dict[str, str]:
     """The params a template needs, as strings, with anything looking like an ID number masked.
 
-    Raises ``KeyError`` for an unknown template and ``ValueError`` for a missing placeholder value:
+    Raises ``KeyError`` for an unknown template and ``ValueError`` for a missing placeholder key:
     both are programming errors that must surface in the caller's tests, not at 3 a.m. in a worker.
     """
     fields = template_fields(template_key)
-    missing = [name for name in fields if params.get(name) in (None, "")]
+    missing = [name for name in fields if params.get(name) is None]
     if missing:
         raise ValueError(f"template {template_key!r} needs {missing}")
     return {name: _ID_NUMBER.sub(_mask_id, str(params[name])) for name in fields}

@@ -32,7 +32,7 @@ def test_every_template_is_short_chinese_without_id_number_or_diagnosis(key):
 def test_case_texts_carry_the_acceptance_number_and_a_next_step(key):
     text = render_text(key, SAMPLE)
     assert SAMPLE["number"] in text
-    assert any(step in text for step in ("查看", "登录", "重新申请", "享受", "有效期", "重新计算"))
+    assert any(step in text for step in ("查看", "登录", "重新申请", "重新备案", "享受", "有效期", "重新计算", "直接结算"))
 
 
 def test_an_id_number_smuggled_into_an_allowed_field_is_masked():
