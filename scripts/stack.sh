@@ -149,17 +149,27 @@ PY
 }
 
 stop() {
-  local name pid
+  # TERM every process group first, then wait for all of them together (bounded), then KILL.
+  local name pid pids=()
   for name in beat worker web s3; do
     [ -s "$STACK_DIR/$name.pid" ] || continue
     pid=$(cat "$STACK_DIR/$name.pid")
     if kill -0 "$pid" 2>/dev/null; then
       kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
-      for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
-      kill -0 "$pid" 2>/dev/null && { kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true; }
-      echo "$name stopped (pid $pid)"
+      pids+=("$name:$pid")
     fi
     rm -f "$STACK_DIR/$name.pid"
+  done
+  for _ in $(seq 1 75); do
+    local alive=0
+    for entry in "${pids[@]}"; do kill -0 "${entry#*:}" 2>/dev/null && alive=1; done
+    [ $alive = 0 ] && break
+    sleep 0.2
+  done
+  for entry in "${pids[@]}"; do
+    pid=${entry#*:}
+    kill -0 "$pid" 2>/dev/null && { kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true; }
+    echo "${entry%%:*} stopped (pid $pid)"
   done
 }
 

@@ -320,6 +320,8 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 # --- HTTP hardening (portal/middleware.py), the same in every environment ------------------
 ADMIN_URL = os.environ.get("ADMIN_URL", "admin/")
+# Old keys still accepted for signatures while a SECRET_KEY rotation rolls out (docs/OPERATIONS.md).
+SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS")
 # Paths whose pages show personal data: never stored by a browser or proxy cache. Signed-in
 # responses are no-store everywhere anyway; these cover the anonymous public lookup too.
 NO_STORE_PATH_PREFIXES = ("/me/", "/applications/", "/track/", "/messages/", "/reviews/", "/accounts/")

@@ -48,3 +48,21 @@ def test_production_admin_url_comes_from_the_environment(prod_env):
     assert result.stdout.strip().splitlines()[-1] == "admin"
     result = manage("shell", "-c", "from django.urls import resolve; resolve('/admin/login/')", env=prod_env)
     assert result.returncode != 0 and "Resolver404" in result.stderr
+
+
+def test_secret_key_rotation_accepts_a_fallback(prod_env):
+    import secrets
+
+    old = secrets.token_urlsafe(64)
+    code = (
+        "from django.core import signing; from django.conf import settings;"
+        f"print(signing.loads(signing.dumps('x', key={old!r})), len(settings.SECRET_KEY_FALLBACKS))"
+    )
+    result = manage("shell", "-c", code, env={**prod_env, "SECRET_KEY_FALLBACKS": old})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "x 1"
+
+
+def test_a_commented_out_value_is_never_taken_as_the_secret_key():
+    result = manage("check", env=production_env(SECRET_KEY="# required in production; a dev-only key is used when empty"))
+    assert result.returncode != 0 and "SECRET_KEY must be set" in result.stderr
