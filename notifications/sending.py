@@ -43,11 +43,23 @@ def notification_deliver(*, notification_id: int) -> str:
         return claim
     notification, previous_uncertain, previous_claimed_at = claim
     attempt = notification.attempts
-    gateway = sms_gateway()
     reference = str(notification.reference)
+    try:
+        gateway = sms_gateway()
+        found = (
+            gateway.lookup(phone=notification.recipient, reference=reference, attempted_at=previous_claimed_at)
+            if previous_uncertain
+            else None
+        )
+    except Exception as exc:  # noqa: BLE001 - misconfigured gateway or a failed lookup: nothing was sent now
+        logger.warning("SMS gateway/lookup failed for notification %s: %r", notification.pk, exc)
+        error = exc if isinstance(exc, GatewayError) else GatewayError(repr(exc))
+        # Keep the uncertainty of the earlier attempt: the next one must still look it up.
+        error.uncertain = previous_uncertain
+        error.retry_after = None
+        return _record_failure(notification, attempt=attempt, exc=error)
 
-    if previous_uncertain:
-        found = gateway.lookup(phone=notification.recipient, reference=reference, attempted_at=previous_claimed_at)
+    if found is not None:
         if found.outcome is Lookup.FOUND:
             _record_sent(notification, provider=found.provider, message_id=found.message_id)
             return "found"

@@ -78,7 +78,11 @@ class AliyunGateway(SmsGateway):
         return SendResult(provider=self.name, message_id=body.biz_id or "")
 
     def lookup(self, *, phone: str, reference: str, attempted_at: datetime | None) -> LookupResult:
-        """Search the number's send records of the attempt's day (and the next: midnight) for OutId."""
+        """Search the number's send records of the attempt's day (and the next: midnight) for OutId.
+
+        Records exist from submission on, so a complete search without a match proves "not sent".
+        A query the provider refuses (e.g. no permission) is UNKNOWN: a person must check.
+        """
         from alibabacloud_dysmsapi20170525.models import QuerySendDetailsRequest
 
         start = timezone.localtime(attempted_at or timezone.now()).date()
@@ -91,6 +95,8 @@ class AliyunGateway(SmsGateway):
                 try:
                     body = self._call("query_send_details_with_options", request).body
                 except GatewayError as exc:
+                    if exc.retryable:
+                        raise  # network or provider fault: the outbox retries the lookup later
                     return LookupResult(Lookup.UNKNOWN, provider=self.name, detail=str(exc))
                 if body.code != "OK":
                     return LookupResult(Lookup.UNKNOWN, provider=self.name, detail=f"{body.code}: {body.message}")

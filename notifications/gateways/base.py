@@ -69,5 +69,8 @@ class SmsGateway:
         raise NotImplementedError
 
     def lookup(self, *, phone: str, reference: str, attempted_at: datetime | None) -> LookupResult:
-        """Did an earlier attempt with ``reference`` reach the provider? The safe default is UNKNOWN."""
+        """Did an earlier attempt with ``reference`` reach the provider? The safe default is UNKNOWN.
+
+        Raise ``GatewayError`` when the question could not be asked now (network): it is retried.
+        """
         return LookupResult(Lookup.UNKNOWN, provider=self.name, detail="this gateway cannot look up sends")

@@ -112,6 +112,8 @@ class TencentGateway(SmsGateway):
         try:
             response = self._call("PullSmsSendStatusByPhoneNumber", payload)
         except GatewayError as exc:
+            if exc.retryable:
+                raise  # network or provider fault: the outbox retries the lookup later
             return LookupResult(Lookup.UNKNOWN, provider=self.name, detail=str(exc))
         for report in response.PullSmsSendStatusSet or []:
             if report.SessionContext == reference:

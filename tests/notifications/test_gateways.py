@@ -194,9 +194,16 @@ def test_aliyun_lookup_finds_our_out_id_in_the_send_details():
     assert query["PhoneNumber"] == "13800000001" and query["PageSize"] == "50"
 
 
-def test_aliyun_lookup_that_fails_is_unknown_never_not_found():
-    gateway = AliyunGateway(aliyun_config(closed_port()))
-    assert gateway.lookup(phone="13800000001", reference="x", attempted_at=None).outcome is Lookup.UNKNOWN
+def test_aliyun_lookup_never_says_not_found_when_it_could_not_look():
+    # Unreachable: raised, so the outbox asks again later.
+    with pytest.raises(GatewayError) as caught:
+        AliyunGateway(aliyun_config(closed_port())).lookup(phone="13800000001", reference="x", attempted_at=None)
+    assert caught.value.retryable
+    # Refused (e.g. the key may not query): a person has to check.
+    refused = lambda r: (200, {"Code": "isv.PERMISSION_DENIED", "Message": "no"})  # noqa: E731
+    with FakeServer(refused) as server:
+        answer = AliyunGateway(aliyun_config(server.port)).lookup(phone="13800000001", reference="x", attempted_at=None)
+    assert answer.outcome is Lookup.UNKNOWN
 
 
 @pytest.mark.django_db

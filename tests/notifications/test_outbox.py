@@ -275,3 +275,28 @@ def test_the_sweep_is_in_the_beat_schedule(settings):
 
     app.loader.import_default_modules()
     assert entry["task"] in app.tasks
+
+
+def test_a_lookup_that_cannot_be_made_now_is_retried_and_still_uncertain(scripted, published, monkeypatch):
+    (sms,) = _create(phone="13800000035", channels=(Channel.SMS,))
+    Notification.objects.filter(pk=sms.pk).update(
+        status=NotificationStatus.FAILED, attempts=1, delivery_uncertain=True, claimed_at=timezone.now()
+    )
+
+    def unreachable(**kwargs):
+        raise GatewayError("network down")
+
+    monkeypatch.setattr(scripted, "lookup", lambda self, **kwargs: unreachable(**kwargs))
+    assert notification_deliver(notification_id=sms.pk) == "retry"
+    sms.refresh_from_db()
+    assert sms.status == NotificationStatus.FAILED and sms.delivery_uncertain and sms.attempts == 2
+    assert scripted.sent == []
+
+
+def test_a_misconfigured_gateway_fails_the_attempt_instead_of_leaving_it_sending(settings):
+    settings.SMS_GATEWAY = "aliyun"
+    settings.ALIYUN_SMS = {**settings.ALIYUN_SMS, "ACCESS_KEY_ID": ""}
+    (sms,) = _create(phone="13800000036", channels=(Channel.SMS,))
+    assert notification_deliver(notification_id=sms.pk) == "retry"
+    sms.refresh_from_db()
+    assert sms.status == NotificationStatus.FAILED and "ALIYUN_SMS" in sms.last_error

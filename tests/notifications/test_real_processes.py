@@ -259,3 +259,20 @@ def test_worker_killed_mid_send_the_provider_gets_each_message_once(private_redi
         assert in_flight.provider_message_id == "fake-1" and in_flight.attempts == 2
         lookups = [r for r in server.requests if r["path"] == "/lookup"]
         assert [r["query"]["reference"] for r in lookups] == [str(in_flight.reference)]
+
+
+def test_bench_smoke(tmp_path):
+    """bench/notifications_drain.py still runs end to end (tiny N; the figures come from real runs)."""
+    db = connection.settings_dict
+    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
+    database_url = f"postgres://{db['USER']}{password}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    result = subprocess.run(
+        [sys.executable, str(BASE_DIR / "bench" / "notifications_drain.py"), "--n", "5", "--concurrency", "1", "--timeout", "60"],
+        cwd=BASE_DIR,
+        env={**os.environ, "BENCH_DATABASE_URL": database_url},
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    assert "ratio" in result.stdout and "each SMS sent once: True" in result.stdout
