@@ -1,15 +1,60 @@
-"""Who an account may act for. The one place that answers it; access selectors build on it."""
+"""Reads of the citizen's account: who an account may act for, identity, household.
+
+``person_list_for_account`` is the base of every citizen access rule; the other selectors
+return ``None`` for anything that is not the caller's, so views answer 404.
+"""
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from applications.models import Person
+from portal.models import HouseholdMember, HouseholdProof, Identity
 
 
 def person_list_for_account(*, user) -> QuerySet[Person]:
-    """The account holder's own person (once verified or not) plus their household members."""
+    """The people this account may see and act for: its own person and its household members.
+
+    The own person counts only once the real-name check passed: anyone can *type* someone else's
+    name and ID number, and an unverified claim must never open that person's cases.
+    (An unverified account drafts for itself through ``identity_get_for_user(...).person``.)
+    """
     if not user.is_authenticated:
         return Person.objects.none()
-    from django.db.models import Q
+    return Person.objects.filter(
+        Q(identities__user=user, identities__verified_at__isnull=False) | Q(household_links__account=user)
+    ).distinct()
 
-    return Person.objects.filter(Q(identities__user=user) | Q(household_links__account=user)).distinct()
+
+def identity_get_for_user(*, user) -> Identity | None:
+    if not user.is_authenticated:
+        return None
+    return Identity.objects.select_related("person", "region", "scheme").filter(user=user).first()
+
+
+def identity_is_verified(*, user) -> bool:
+    """Whether the account passed the real-name check (needed to submit; drafts are allowed without)."""
+    if not user.is_authenticated:
+        return False
+    return Identity.objects.filter(user=user, verified_at__isnull=False).exists()
+
+
+def household_member_list_for_account(*, user) -> QuerySet[HouseholdMember]:
+    if not user.is_authenticated:
+        return HouseholdMember.objects.none()
+    return (
+        HouseholdMember.objects.filter(account=user)
+        .select_related("person", "person__region", "person__scheme")
+        .prefetch_related("proofs")
+        .order_by("created_at", "pk")
+    )
+
+
+def household_member_get_for_account(*, user, member_id: int) -> HouseholdMember | None:
+    return household_member_list_for_account(user=user).filter(pk=member_id).first()
+
+
+def household_proof_get_for_account(*, user, proof_id: int) -> HouseholdProof | None:
+    """A proof file, only for the account that uploaded it (the household member's own account)."""
+    if not user.is_authenticated:
+        return None
+    return HouseholdProof.objects.select_related("member").filter(pk=proof_id, member__account=user).first()

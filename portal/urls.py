@@ -8,6 +8,8 @@ from notifications import views as notification_views
 from portal import views
 
 ADMIN_URL = os.environ.get("ADMIN_URL", "admin/")
+# allauth renders this when a rate limit refuses a request (a clear Chinese page, status 429).
+handler429 = "portal.views.rate_limited"
 
 urlpatterns = [
     path("", views.home, name="home"),

@@ -41,3 +41,19 @@ def elder_mode(request: HttpRequest) -> HttpResponse:
         httponly=True,
     )
     return response
+
+
+def rate_limited(request: HttpRequest, exception=None) -> HttpResponse:
+    """The 429 page allauth shows (via ``handler429``) when a rate limit refuses a request."""
+    from django.urls import reverse
+
+    path = request.path
+    code_paths = ("account_signup", "account_verify_phone", "account_request_login_code", "account_confirm_login_code")
+    if path.startswith(tuple(reverse(name) for name in code_paths)):
+        reason = "code"
+    elif path.startswith(reverse("account_login")):
+        reason = "login"
+    else:
+        reason = "other"
+    message = getattr(request, "rate_limit_message", "")
+    return render(request, "429.html", {"reason": reason, "message": message}, status=429)

@@ -279,6 +279,41 @@ CELERY_BEAT_SCHEDULE["reviews-overdue-digest"] = {
     "options": {"expires": 6 * 3600},
 }
 
+# --- Citizen accounts (allauth): mobile number + SMS code; a password is optional ----------
+ACCOUNT_ADAPTER = "portal.adapters.AccountAdapter"
+ACCOUNT_LOGIN_METHODS = {"phone"}
+ACCOUNT_SIGNUP_FIELDS = ["phone*", "password1"]
+ACCOUNT_EMAIL_VERIFICATION = "none"
+ACCOUNT_LOGIN_BY_CODE_ENABLED = True
+ACCOUNT_PHONE_VERIFICATION_ENABLED = True
+# Chinese SMS codes are six digits valid for five minutes; three wrong tries void a code.
+ACCOUNT_LOGIN_BY_CODE_TIMEOUT = ACCOUNT_PHONE_VERIFICATION_TIMEOUT = 5 * 60
+ACCOUNT_LOGIN_BY_CODE_MAX_ATTEMPTS = ACCOUNT_PHONE_VERIFICATION_MAX_ATTEMPTS = 3
+# "Didn't get it? Send again" (at most once a minute) and "wrong number? change it" at signup.
+ACCOUNT_LOGIN_BY_CODE_SUPPORTS_RESEND = ACCOUNT_PHONE_VERIFICATION_SUPPORTS_RESEND = True
+ACCOUNT_PHONE_VERIFICATION_SUPPORTS_CHANGE = True
+# Elderly users need "already registered / not registered" said plainly; enumeration is bounded
+# by the per-IP and per-number limits below.
+ACCOUNT_PREVENT_ENUMERATION = False
+ACCOUNT_SESSION_REMEMBER = True
+ACCOUNT_SIGNUP_REDIRECT_URL = "/me/identity/"
+# One code per number per minute (the SMS layer enforces it again for "resend", which allauth
+# does not time); per-IP limits stay loose enough for a hospital window where many citizens
+# share one address. Refusals become a Chinese 429 page (portal.rate_limits), never a 500.
+ACCOUNT_RATE_LIMITS = {
+    "login": "30/m/ip",
+    "signup": "10/m/ip",
+    "request_login_code": "20/m/ip,1/m/key",
+    "verify_phone": "1/m/key,10/m/ip",
+    "login_failed": "10/m/ip,5/5m/key",
+    "change_phone": "1/m/user",
+}
+MIDDLEWARE += ["portal.rate_limits.RateLimitedMiddleware"]
+# Real-name check (人脸识别): a dotted path to a portal.identity_providers.IdentityProvider.
+# The development provider passes everyone, so it refuses to work outside development.
+IDENTITY_PROVIDER = os.environ.get("IDENTITY_PROVIDER", "portal.identity_providers.DevelopmentFaceCheck")
+IDENTITY_DEV_PROVIDER_ALLOWED = env_bool("IDENTITY_DEV_PROVIDER_ALLOWED", default=EMBEDDED or DEBUG)
+
 # --- i18n ---------------------------------------------------------------------------------
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", _("简体中文")), ("en", _("English"))]
