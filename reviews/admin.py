@@ -15,7 +15,7 @@ from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import FileResponse, Http404, HttpResponseRedirect, StreamingHttpResponse
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import path
 from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.html import format_html
@@ -24,7 +24,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 
 from applications.id_numbers import mask_id_number, mask_name
-from applications.models import Application, ApplicationEvent, ApplicationStatus, Certification
+from applications.models import Application, Certification
 from catalog.models import Disease, Region
 from catalog.working_days import calendar_warning_years
 from reviews import dashboard, services
@@ -122,25 +122,6 @@ class AssignActionForm(ActionForm):
     assignee = forms.CharField(label=gettext_lazy("分配给（用户名）"), required=False, max_length=150)
 
 
-class ApplicationEventInline(admin.TabularInline):
-    model = ApplicationEvent
-    extra = 0
-    can_delete = False
-    fields = ("created_at", "kind", "actor", "from_status", "to_status", "visible_to_citizen")
-    readonly_fields = fields
-    ordering = ("created_at", "pk")
-    verbose_name_plural = gettext_lazy("办理记录（只读）")
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("actor")
-
-
 @admin.register(Application)
 class ApplicationAdmin(admin.ModelAdmin):
     list_display = (
@@ -168,7 +149,6 @@ class ApplicationAdmin(admin.ModelAdmin):
     paginator = CappedCountPaginator
     actions = ("claim_selected", "release_selected", "assign_selected", "export_selected_csv")
     action_form = AssignActionForm
-    inlines = (ApplicationEventInline,)
     change_form_template = "admin/reviews/application_review.html"
 
     class Media:

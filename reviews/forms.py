@@ -62,7 +62,12 @@ class DecisionForms:
 
     def _valid(self, form) -> dict:
         if not form.is_valid():
-            raise ValidationError([e for errors in form.errors.values() for e in errors])
+            # Name the field: the messages are shown at the top of the page, not beside it.
+            raise ValidationError([
+                f"{form.fields[name].label}：{error}" if name in form.fields else error
+                for name, errors in form.errors.items()
+                for error in errors
+            ])
         return form.cleaned_data
 
     def run(self, action: str):

@@ -83,6 +83,7 @@ def test_reject_over_http_requires_a_reason(mfa_login, sy_reviewer, shaoyang):
     case = submitted_application(region_obj=shaoyang)
     client = mfa_login(sy_reviewer)
     response = client.post(_url(case), {"action": "reject", "reject-reason": "", "reject-note": ""}, follow=True)
+    assert "不通过原因" in response.content.decode()  # the form's error is reported
     case.refresh_from_db()
     assert case.status == S.SUBMITTED
     client.post(_url(case), {"action": "reject", "reject-reason": "criteria_not_met", "reject-note": "血压记录不足"})

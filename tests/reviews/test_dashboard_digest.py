@@ -8,7 +8,6 @@ import time_machine
 from django.urls import reverse
 from django.utils import timezone
 
-from applications.models import Application, ApplicationStatus as S
 from notifications.models import Notification
 from reviews import services
 from reviews.dashboard import dashboard_build
