@@ -53,28 +53,21 @@ from portal.selectors import person_list_for_account
 
 logger = logging.getLogger(__name__)
 
-# Template keys. Texts live in notifications/templates_text.py (owned by the notifications
-# area) and may only carry ``number`` / ``end_date`` (never a disease name). Keys not defined there
-# yet are skipped by ``_notify``; PROPOSED_TEMPLATES holds the wording asked for in the report.
+# Template keys, defined in notifications/templates_text.py (owned by the notifications area).
+# Their params are only ``number`` / ``end_date``: a disease name is health data and never travels.
 TEMPLATE_RENEWAL_OPEN = "certification_expiring"
 TEMPLATE_RENEWAL_SUBMITTED = "extension_submitted"
 TEMPLATE_EXPIRED = "certification_expired"
 TEMPLATE_REMOTE_CARE_APPROVED = "remote_care_approved"
 TEMPLATE_REMOTE_CARE_REJECTED = "remote_care_rejected"
 TEMPLATE_REMOTE_CARE_EXPIRED = "remote_care_expired"
-PROPOSED_TEMPLATES = {
-    TEMPLATE_EXPIRED: "您的门特待遇（受理编号 %(number)s）已于 %(end_date)s 到期。如需继续享受待遇，请重新申请认定。",
-    TEMPLATE_REMOTE_CARE_APPROVED: "您的门特异地就医备案（受理编号 %(number)s）已通过，可在备案地联网定点医疗机构直接结算。",
-    TEMPLATE_REMOTE_CARE_REJECTED: "您的门特异地就医备案（受理编号 %(number)s）未通过，原因请登录“我的门特资格”查看。",
-    TEMPLATE_REMOTE_CARE_EXPIRED: "您的门特临时异地就医备案（受理编号 %(number)s）已于 %(end_date)s 到期。",
-}
 
 # --- Shared helpers -------------------------------------------------------------------------------
 def _notify(*, event_key: str, template_key: str, params: dict, users) -> bool:
     """Outbox rows for each recipient. ``notification_create`` refuses keys that
     notifications/templates_text.py does not define (SMS providers only send approved templates);
-    such a notification is skipped with a warning until the key is added there (see
-    PROPOSED_TEMPLATES), instead of failing the state change that caused it."""
+    were a key removed there, the notification is skipped with a warning instead of failing the
+    state change that caused it."""
     from notifications.templates_text import TEMPLATES
 
     if template_key not in TEMPLATES:
@@ -323,9 +316,16 @@ def certification_remind_renewal(*, certification: Certification, today: dt.date
 
 
 def certification_remind_due(*, today: dt.date | None = None) -> int:
+    from django.db.models import Max
+
+    from catalog.models import ServiceSettings
+
     today = today or local_today()
-    # The widest window in any region bounds the candidates; each is then checked exactly.
-    ids = Certification.objects.filter(status=CertificationStatus.ACTIVE, enddate__gte=today).values_list("pk", flat=True)
+    # The widest window of any region bounds the candidates; each is then checked exactly.
+    widest = ServiceSettings.objects.aggregate(m=Max("extension_window_days"))["m"] or 0
+    ids = Certification.objects.filter(
+        status=CertificationStatus.ACTIVE, enddate__gte=today, enddate__lte=today + dt.timedelta(days=widest)
+    ).values_list("pk", flat=True)
     return sum(certification_remind_renewal(certification=Certification(pk=pk), today=today) for pk in list(ids))
 
 

@@ -32,13 +32,3 @@ def certification(owner, region):
         application__disease=disease,
     )
 
-
-@pytest.fixture
-def certification_templates(monkeypatch):
-    """The template keys this area asked the notifications area for (PROPOSED_TEMPLATES), as if
-    they were defined: notification_create refuses unknown keys."""
-    from certifications.services import PROPOSED_TEMPLATES
-    from notifications import templates_text
-
-    monkeypatch.setattr(templates_text, "TEMPLATES", {**templates_text.TEMPLATES, **PROPOSED_TEMPLATES})
-    return PROPOSED_TEMPLATES

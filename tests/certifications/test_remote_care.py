@@ -53,7 +53,7 @@ def test_auto_approved_where_the_region_says_so(certification, owner, region):
     assert registration.status == RemoteCareStatus.ACTIVE
 
 
-def test_temporary_expires_after_its_end_date(certification, owner, django_user_model, certification_templates):
+def test_temporary_expires_after_its_end_date(certification, owner, django_user_model):
     user, _ = owner
     staff = django_user_model.objects.create(username="staff-rc", is_staff=True)
     with at("2026-03-01"):
