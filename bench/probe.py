@@ -93,13 +93,31 @@ def _capture(client, method: str, path: str, **kwargs) -> dict:
         return {"status": None, "error": f"{type(exc).__name__}: {exc}"[:300]}
     statements = [q["sql"] for q in queries.captured_queries]
     slowest = sorted(queries.captured_queries, key=lambda q: float(q["time"]), reverse=True)[:3]
+    # The session lookup is the same on every page; the page's own slowest statement is the news.
+    own = [q for q in slowest if "django_session" not in q["sql"]]
+    plan = _explain(own[0]["sql"]) if own else None
     return {
+        "plan": plan,
         "status": response.status_code,
         "location": response.get("Location", ""),
         "queries": len(statements),
         "unfiltered_counts": [s[:400] for s in statements if is_unfiltered_count(s)],
         "slowest": [{"ms": round(float(q["time"]) * 1000, 2), "sql": q["sql"][:1500]} for q in slowest],
     }
+
+
+def _explain(sql: str) -> list[str] | None:
+    """The executed plan of a read statement (the SQL as Django logged it, parameters inlined)."""
+    from django.db import connection
+
+    if not sql.lstrip().upper().startswith("SELECT"):
+        return None
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql)
+            return [row[0] for row in cursor.fetchall()][:25]
+    except Exception as exc:  # noqa: BLE001 - a plan is a bonus, never a failure
+        return [f"no plan: {type(exc).__name__}"]
 
 
 def prepare() -> dict:
@@ -116,7 +134,7 @@ def prepare() -> dict:
     hot = list(User.objects.filter(pk__in=hot_users(limit=3)))
     typical_ids = list(
         Application.objects.filter(status="approved", kind="initial", applicant__is_staff=False)
-        .values("applicant_id").order_by("applicant_id")[:300].values_list("applicant_id", flat=True)
+        .order_by("applicant_id").values_list("applicant_id", flat=True).distinct()[:300]
     )
     one_case = [
         uid for uid in typical_ids
@@ -126,7 +144,7 @@ def prepare() -> dict:
     # On a reused database it is the account that already holds the drafts.
     upload_owner = (
         Application.objects.filter(status="draft", applicant__is_staff=False).values("applicant_id")
-        .annotate(n=Count("id")).filter(n__gte=UPLOAD_DRAFTS).values_list("applicant_id", flat=True).first()
+        .annotate(n=Count("id")).filter(n__gte=UPLOAD_DRAFTS).order_by("applicant_id").values_list("applicant_id", flat=True).first()
     ) or (one_case.pop() if one_case else None)
     typical = list(User.objects.filter(pk__in=one_case[:20]))
     upload_user = User.objects.filter(pk=upload_owner).first()
@@ -140,6 +158,8 @@ def prepare() -> dict:
     targets: dict[str, dict] = {}
 
     def add(name: str, label: str, paths: list[str] | None, who: str | None, reason: str = "", **extra) -> None:
+        if who and not sessions.get(who):
+            paths, reason = None, f"no {who} account in this database"
         if not paths:
             targets[name] = {"label": label, "unavailable": reason or "route not found"}
             return

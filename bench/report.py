@@ -81,20 +81,20 @@ def write_report(path: Path, *, results: list[dict], drain: dict, info: dict, ar
 def _scale_section(add, result: dict) -> None:
     add(f"## {result['applications']:,} applications (`{result['db']}`)")
     add("")
-    add("| page | req/s | p50 ms | p95 ms | p99 ms | errors | bare req/s (paired) | throughput vs bare | target |")
-    add("|---|---:|---:|---:|---:|---:|---:|---:|---|")
+    add("| page | responses | req/s | p50 ms | p95 ms | p99 ms | errors | bare req/s (paired) | throughput vs bare | target |")
+    add("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
     labels = {name: t.get("label", name) for name, t in result["probe"]["targets"].items()}
     bare = [o for n, o, _ in result["runs"] if n == "bare" and o]
     if bare:
         tps = [o.summary.throughput for o in bare]
-        add(f"| {labels.get('bare', 'bare')} ×{len(bare)} | {min(tps):.1f}–{max(tps):.1f} | "
+        add(f"| {labels.get('bare', 'bare')} ×{len(bare)} | {sum(o.summary.requests for o in bare)} | {min(tps):.1f}–{max(tps):.1f} | "
             f"{fmt(sum(o.summary.p50_ms for o in bare) / len(bare))} | {fmt(max(o.summary.p95_ms for o in bare))} | "
             f"{fmt(max(o.summary.p99_ms for o in bare))} | {sum(o.summary.errors for o in bare)} | | 100% | |")
     for row in _paired(result["runs"]):
         name, outcome = row["name"], row["outcome"]
         label = labels.get(name, name)
         if outcome is None:
-            add(f"| {label} | not available in this run: {row['reason']} | | | | | | | |")
+            add(f"| {label} | not available in this run: {row['reason']} | | | | | | | | |")
             continue
         s = outcome.summary
         share = ratio(s.throughput, row["base_tp"])
@@ -104,7 +104,7 @@ def _scale_section(add, result: dict) -> None:
         if name == "upload":
             target = "see upload section"
         errors = f"{s.errors}" + (f" ({', '.join(f'{k}: {v}' for k, v in outcome.statuses.items() if k != '200')})" if s.errors else "")
-        add(f"| {label} | {s.throughput:.1f} | {fmt(s.p50_ms)} | {fmt(s.p95_ms)} | {fmt(s.p99_ms)} | {errors} | "
+        add(f"| {label} | {s.requests} | {s.throughput:.1f} | {fmt(s.p50_ms)} | {fmt(s.p95_ms)} | {fmt(s.p99_ms)} | {errors} | "
             f"{fmt(row['base_tp'])} | {fmt_ratio(share)} | {target} |")
     add("")
 
@@ -228,8 +228,14 @@ def _slowest_section(add, results: list[dict]) -> None:
         return
     for name in ("admin_queue", "admin_filtered", "dashboard_hot", "detail", "track_lookup"):
         probe = result["probe"]["targets"].get(name, {}).get("probe", {})
-        for q in (probe.get("slowest") or [])[:1]:
+        for q in [q for q in probe.get("slowest") or [] if "django_session" not in q["sql"]][:1]:
             add(f"- **{name}** ({result['scale']}): {q['ms']} ms — `{q['sql'][:600]}`")
+            if probe.get("plan"):
+                add("")
+                add("  ```")
+                for line in probe["plan"][:14]:
+                    add(f"  {line}")
+                add("  ```")
     add("")
 
 
