@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import models, transaction
+from django.db import IntegrityError, models, transaction
 
 from catalog.models import (
     Disease,
@@ -86,12 +86,31 @@ def _coerce(model: type[models.Model], values: dict[str, Any]) -> dict[str, Any]
     return coerced
 
 
-def _clean_and_save(obj: models.Model, update_fields: list[str] | None = None) -> None:
+def _clean(obj: models.Model) -> None:
+    # Field validation (choices, ranges, formats) here; uniqueness and CHECK constraints are left
+    # to the database, which checks them without a query per row and per constraint.
     try:
-        obj.full_clean()
+        obj.full_clean(validate_unique=False, validate_constraints=False)
     except ValidationError as exc:
         raise CatalogDataError(f"{obj._meta.model_name} {obj}: {exc.message_dict}") from exc
-    obj.save(update_fields=update_fields)
+
+
+def _bulk_create(model: type[models.Model], rows: list[models.Model]) -> None:
+    if not rows:
+        return
+    try:
+        model.objects.bulk_create(rows)
+    except IntegrityError as exc:
+        raise CatalogDataError(f"{model._meta.model_name}: {exc}") from exc
+
+
+def _clean_and_save(obj: models.Model, update_fields: list[str] | None = None) -> None:
+    _clean(obj)
+    try:
+        # No savepoint: a failure aborts the whole load, which runs in one transaction anyway.
+        obj.save(update_fields=update_fields)
+    except IntegrityError as exc:
+        raise CatalogDataError(f"{obj._meta.model_name} {obj}: {exc}") from exc
 
 
 def _sync(
@@ -100,15 +119,21 @@ def _sync(
     values: dict[str, Any],
     counts: LoadCounts,
     *,
-    existing: models.Model | None = None,
+    existing: models.Model | None,
+    pending: list[models.Model] | None = None,
 ) -> tuple[models.Model, bool]:
-    """Create or update one row; returns ``(row, writable)`` where ``writable`` is False for a
-    verified row that the file must not touch (nor its children)."""
+    """Create (``existing`` is None) or update one row; returns ``(row, writable)`` where
+    ``writable`` is False for a verified row that the file must not touch (nor its children).
+    Callers look rows up in bulk, so a run costs a few queries per region, not per row."""
     values = _coerce(model, values)
-    obj = existing if existing is not None else model.objects.filter(**lookup).first()
+    obj = existing
     if obj is None:
         obj = model(**lookup, **values)
-        _clean_and_save(obj)
+        if pending is None:
+            _clean_and_save(obj)
+        else:  # created later in one bulk insert (rows nothing else refers to)
+            _clean(obj)
+            pending.append(obj)
         counts.created += 1
         return obj, True
     if getattr(obj, "verified", False) and not values.get("verified", False):
@@ -133,17 +158,17 @@ def _load_schemes(data: dict, counts: LoadCounts) -> dict[str, Scheme]:
     schemes = {}
     for row in data["schemes"]:
         values = {"name": row["name"], "fund": row["fund"], "order": row.get("order", 0)}
-        schemes[row["code"]], _ = _sync(Scheme, {"code": row["code"]}, values, counts)
+        existing = Scheme.objects.filter(code=row["code"]).first()
+        schemes[row["code"]], _ = _sync(Scheme, {"code": row["code"]}, values, counts, existing=existing)
     return schemes
 
 
-def _sync_children(disease: Disease, row: dict, material_set: list[dict], counts: LoadCounts) -> None:
+def _sync_children(disease: Disease, row: dict, material_set: list[dict], counts: LoadCounts, known: dict) -> None:
     criteria = row.get("criteria", [])
     for order, criterion in enumerate(criteria, start=1):
         _sync(EntryCriterion, {"disease": disease, "order": order},
-              {"text": criterion["text"], **_provenance(criterion)}, counts)
-    stale = EntryCriterion.objects.filter(disease=disease, order__gt=len(criteria))
-    counts.deleted += stale.delete()[0]
+              {"text": criterion["text"], **_provenance(criterion)}, counts,
+              existing=known["criteria"].pop((disease.pk, order), None), pending=known["new_criteria"])
 
     materials = [*material_set, *row.get("extra_materials", [])]
     for order, material in enumerate(materials, start=1):
@@ -156,9 +181,8 @@ def _sync_children(disease: Disease, row: dict, material_set: list[dict], counts
             "order": order,
             **_provenance(material),
         }
-        _sync(RequiredMaterial, {"disease": disease, "code": material["code"]}, values, counts)
-    stale = RequiredMaterial.objects.filter(disease=disease).exclude(code__in=[m["code"] for m in materials])
-    counts.deleted += stale.delete()[0]
+        _sync(RequiredMaterial, {"disease": disease, "code": material["code"]}, values, counts,
+              existing=known["materials"].pop((disease.pk, material["code"]), None), pending=known["new_materials"])
 
 
 def _load_region(data: dict, schemes: dict[str, Scheme], counts: LoadCounts) -> Region:
@@ -168,6 +192,7 @@ def _load_region(data: dict, schemes: dict[str, Scheme], counts: LoadCounts) -> 
         {"code": r["code"]},
         {"province": r["province"], "city": r["city"], "order": r.get("order", 0), **_provenance(r)},
         counts,
+        existing=Region.objects.filter(code=r["code"]).first(),
     )
 
     s = data["settings"]
@@ -180,15 +205,36 @@ def _load_region(data: dict, schemes: dict[str, Scheme], counts: LoadCounts) -> 
         )
         if key in s
     }
-    _sync(ServiceSettings, {"region": region}, {**settings_values, **_provenance(s)}, counts)
+    _sync(ServiceSettings, {"region": region}, {**settings_values, **_provenance(s)}, counts,
+          existing=ServiceSettings.objects.filter(region=region).first())
+
+    # Everything the region already has, fetched once per table.
+    known_categories = {c.code: c for c in DiseaseCategory.objects.filter(region=region)}
+    known_diseases = list(Disease.objects.filter(region=region))
+    by_code = {d.code: d for d in known_diseases}
+    by_name = {d.name: d for d in known_diseases}
+    scheme_links: dict[int, set[int]] = {}
+    for disease_id, scheme_id in Disease.schemes.through.objects.filter(disease__region=region).values_list(
+        "disease_id", "scheme_id"
+    ):
+        scheme_links.setdefault(disease_id, set()).add(scheme_id)
+    known = {
+        "criteria": {(c.disease_id, c.order): c for c in EntryCriterion.objects.filter(disease__region=region)},
+        "materials": {(m.disease_id, m.code): m for m in RequiredMaterial.objects.filter(disease__region=region)},
+        "new_criteria": [],
+        "new_materials": [],
+    }
+    new_scheme_links = []
 
     categories: dict[str, DiseaseCategory] = {}
     for row in data["categories"]:
         values = {"name": row["name"], "declared_count": row.get("declared_count"),
                   "order": row.get("order", 0), **_provenance(row)}
-        categories[row["code"]], _ = _sync(DiseaseCategory, {"region": region, "code": row["code"]}, values, counts)
+        categories[row["code"]], _ = _sync(DiseaseCategory, {"region": region, "code": row["code"]}, values, counts,
+                                           existing=known_categories.get(row["code"]))
 
     diseases: dict[str, Disease] = {}
+    synced: list[Disease] = []
     material_set = data.get("material_set", [])
     for row in data["diseases"]:
         try:
@@ -211,23 +257,37 @@ def _load_region(data: dict, schemes: dict[str, Scheme], counts: LoadCounts) -> 
         }
         # An imported official row may carry another code for the same name; match it by name so
         # the file never creates a duplicate the name constraint would reject.
-        existing = (
-            Disease.objects.filter(region=region, code=row["code"]).first()
-            or Disease.objects.filter(region=region, name=row["name"]).first()
-        )
+        existing = by_code.get(row["code"]) or by_name.get(row["name"])
         before = counts.created + counts.updated
         disease, writable = _sync(Disease, {"region": region, "code": row["code"]}, values, counts, existing=existing)
         diseases[row["code"]] = disease
         if not writable:
             continue
+        synced.append(disease)
         wanted = {s.pk for s in disease_schemes}
-        if set(disease.schemes.values_list("pk", flat=True)) != wanted:
+        if existing is None:  # just created: its links go in with one bulk insert
+            new_scheme_links += [Disease.schemes.through(disease=disease, scheme_id=pk) for pk in sorted(wanted)]
+        elif scheme_links.get(disease.pk, set()) != wanted:
             disease.schemes.set(disease_schemes)
             if counts.created + counts.updated == before:  # the row itself was unchanged
                 counts.unchanged -= 1
                 counts.updated += 1
-        _sync_children(disease, row, material_set, counts)
+        _sync_children(disease, row, material_set, counts, known)
 
+    _bulk_create(Disease.schemes.through, new_scheme_links)
+    _bulk_create(EntryCriterion, known["new_criteria"])
+    _bulk_create(RequiredMaterial, known["new_materials"])
+
+    # What is left in ``known`` belongs to file-managed diseases but is no longer in the file.
+    synced_ids = {d.pk for d in synced}
+    stale_criteria = [c.pk for c in known["criteria"].values() if c.disease_id in synced_ids]
+    stale_materials = [m.pk for m in known["materials"].values() if m.disease_id in synced_ids]
+    counts.deleted += EntryCriterion.objects.filter(pk__in=stale_criteria).delete()[0] if stale_criteria else 0
+    counts.deleted += RequiredMaterial.objects.filter(pk__in=stale_materials).delete()[0] if stale_materials else 0
+
+    known_policies = {
+        (p.disease_id, p.category_id, p.scheme_id): p for p in ReimbursementPolicy.objects.filter(region=region)
+    }
     for row in data.get("policies", []):
         try:
             lookup = {
@@ -238,14 +298,17 @@ def _load_region(data: dict, schemes: dict[str, Scheme], counts: LoadCounts) -> 
             }
         except KeyError as exc:
             raise CatalogDataError(f"{r['code']} policy: unknown {exc}") from exc
+        key = tuple(lookup[k].pk if lookup[k] else None for k in ("disease", "category", "scheme"))
         values = {"deductible": row.get("deductible"), "ratio": row["ratio"],
                   "annual_cap": row.get("annual_cap"), **_provenance(row)}
-        _sync(ReimbursementPolicy, lookup, values, counts)
+        _sync(ReimbursementPolicy, lookup, values, counts, existing=known_policies.get(key))
 
+    known_institutions = {i.name: i for i in MedicalInstitution.objects.filter(region=region)}
     for row in data.get("institutions", []):
         values = {key: row.get(key, default) for key, default in
                   (("level", 2), ("grade", ""), ("district", ""), ("designated", False), ("may_review", False))}
-        _sync(MedicalInstitution, {"region": region, "name": row["name"]}, {**values, **_provenance(row)}, counts)
+        _sync(MedicalInstitution, {"region": region, "name": row["name"]}, {**values, **_provenance(row)}, counts,
+              existing=known_institutions.get(row["name"]))
     return region
 
 

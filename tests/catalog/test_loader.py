@@ -202,3 +202,14 @@ def test_invalid_value_is_reported_not_saved(tmp_path):
     with pytest.raises(CatalogDataError, match="ratio"):
         catalog_load(data_dir=tmp_path / "data")
     assert not ReimbursementPolicy.objects.exists()
+
+
+def test_a_database_constraint_violation_is_reported_and_nothing_saved(tmp_path):
+    shutil.copytree(DATA_DIR, tmp_path / "data")
+    path = tmp_path / "data" / "411000.json"
+    data = json.loads(path.read_text(encoding="utf-8"))
+    data["diseases"][0].update(validity_rule="months", validity_months=None)
+    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    with pytest.raises(CatalogDataError, match="disease_months_rule_has_months"):
+        catalog_load(data_dir=tmp_path / "data")
+    assert not Disease.objects.exists()
