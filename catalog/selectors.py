@@ -20,13 +20,23 @@ from catalog.models import (
 )
 
 
-def region_list() -> QuerySet[Region]:
-    """All regions with their settings and the number of diseases loaded for each."""
+def region_list(*, province: str | None = None) -> QuerySet[Region]:
+    """Regions (optionally of one province) with their settings and the number of diseases
+    loaded for each."""
+    regions = Region.objects.all()
+    if province is not None:
+        regions = regions.filter(province=province)
     return (
-        Region.objects.select_related("settings")
+        regions.select_related("settings")
         .annotate(loaded_count=Count("diseases", distinct=True))
         .order_by("order", "code")
     )
+
+
+def province_list() -> list[str]:
+    """Provinces that have at least one region, in the regions' display order."""
+    names = Region.objects.order_by("order", "code").values_list("province", flat=True)
+    return list(dict.fromkeys(names))
 
 
 def region_get(*, code: str) -> Region:

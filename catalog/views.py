@@ -7,6 +7,7 @@ from catalog.selectors import (
     disease_get,
     institution_list,
     policy_table_for,
+    province_list,
     region_catalog,
     region_get,
     region_list,
@@ -25,8 +26,7 @@ def _region_or_404(code: str) -> Region:
 
 def region_choose(request: HttpRequest) -> HttpResponse:
     """Step 1 lists provinces; ``?province=`` shows step 2, that province's cities."""
-    regions = list(region_list())
-    provinces = list(dict.fromkeys(r.province for r in regions))
+    provinces = province_list()
     province = request.GET.get("province")
     if province not in provinces:
         province = None
@@ -36,7 +36,7 @@ def region_choose(request: HttpRequest) -> HttpResponse:
         {
             "provinces": provinces,
             "province": province,
-            "cities": [r for r in regions if r.province == province],
+            "cities": region_list(province=province) if province else [],
         },
     )
 

@@ -33,6 +33,14 @@ def test_region_list_counts_loaded_diseases():
     assert (row_b, row_b.loaded_count) == (region, 3)
 
 
+def test_province_list_and_region_list_by_province():
+    RegionFactory(code="430500", province="湖南省", city="邵阳市", order=2)
+    RegionFactory(code="429006", province="湖北省", city="天门市", order=1)
+    RegionFactory(code="430100", province="湖南省", city="长沙市", order=3)
+    assert selectors.province_list() == ["湖北省", "湖南省"]
+    assert [r.city for r in selectors.region_list(province="湖南省")] == ["邵阳市", "长沙市"]
+
+
 def test_disease_list_filters_by_scheme_and_name(schemes):
     active, _, resident = schemes
     region = RegionFactory()
