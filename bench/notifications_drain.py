@@ -104,6 +104,7 @@ def main() -> int:
     from notifications.services import notification_create
     from notifications.tasks import bench_noop
 
+    load_before = round(os.getloadavg()[0], 2)
     processes: list[subprocess.Popen] = []
     run_id = uuid.uuid4().hex[:8]
     try:
@@ -171,6 +172,8 @@ def main() -> int:
             "n": args.n,
             "worker": f"prefork x{args.concurrency}, acks_late, prefetch 1",
             "machine": f"{os.cpu_count()} cores",
+            # Other work on the machine skews both rates; the ratio is the robust figure.
+            "load_average_1m_before": load_before,
             "noop": {"seconds": round(noop_seconds, 3), "publish_seconds": round(noop_publish, 3),
                      "per_second": round(args.n / noop_seconds, 1)},
             "notifications": {"seconds": round(notify_seconds, 3), "create_and_publish_seconds": round(created - started, 3),
@@ -181,7 +184,8 @@ def main() -> int:
         OUT_DIR.mkdir(parents=True, exist_ok=True)
         out = OUT_DIR / f"notifications_drain-{datetime.now():%Y%m%d-%H%M%S}.json"
         out.write_text(json.dumps(result, indent=2, ensure_ascii=False))
-        print(f"N = {args.n}, worker prefork x{args.concurrency}, dev gateway, private Redis, PostgreSQL")
+        print(f"N = {args.n}, worker prefork x{args.concurrency}, dev gateway, private Redis, PostgreSQL"
+              f" (load average before: {load_before})")
         print(f"no-op tasks     {result['noop']['per_second']:>8.1f} /s  ({noop_seconds:.2f} s)")
         print(f"notifications   {result['notifications']['per_second']:>8.1f} /s  ({notify_seconds:.2f} s,"
               f" of which create+publish {created - started:.2f} s)")

@@ -83,7 +83,7 @@ class NotificationAdmin(admin.ModelAdmin):
         done, refused = 0, []
         for pk in queryset.values_list("pk", flat=True):
             try:
-                notification_resend(notification_id=pk)
+                notification_resend(notification_id=pk, by=request.user)
                 done += 1
             except ValidationError as exc:
                 refused.append(f"#{pk}: {' '.join(exc.messages)}")

@@ -15,6 +15,7 @@ from notifications.limits import LOGIN_CODE, login_code_wait, quiet_hours_end, r
 from notifications.models import Channel, Notification, NotificationStatus
 from notifications.phones import phone_normalise
 from notifications.publishing import notification_publish_on_commit
+from notifications.selectors import inbox_message_get
 from notifications.templates_text import template_params
 
 
@@ -101,11 +102,11 @@ def sms_send_login_code(*, phone: str, code: str) -> Notification:
 
 
 @transaction.atomic
-def notification_resend(*, notification_id: int) -> Notification:
+def notification_resend(*, notification_id: int, by=None) -> Notification:
     """Staff: give a dead (or failed) SMS a fresh set of attempts.
 
     Clears ``delivery_uncertain``: resending a row whose earlier attempt may have gone out is a
-    person's decision, taken after checking the provider's console.
+    person's decision, taken after checking the provider's console; ``last_error`` keeps who took it.
     """
     notification = Notification.objects.select_for_update().get(pk=notification_id)
     if notification.channel != Channel.SMS or notification.status not in (
@@ -117,15 +118,15 @@ def notification_resend(*, notification_id: int) -> Notification:
     notification.attempts = 0
     notification.not_before = None
     notification.delivery_uncertain = False
-    notification.save(update_fields=["status", "attempts", "not_before", "delivery_uncertain"])
+    who = getattr(by, "username", None) or "staff"
+    notification.last_error = f"resent by {who} at {timezone.now():%Y-%m-%d %H:%M}; before: {notification.last_error}"[:500]
+    notification.save(update_fields=["status", "attempts", "not_before", "delivery_uncertain", "last_error"])
     notification_publish_on_commit(notification_id=notification.pk)
     return notification
 
 
 def inbox_message_open(*, user, notification_id: int) -> Notification:
-    """The citizen opens one of their messages: it is marked read (once). 404s are the view's."""
-    from notifications.selectors import inbox_message_get
-
+    """The citizen opens one of their messages: it is marked read (once); Http404 if not theirs."""
     notification = inbox_message_get(user=user, notification_id=notification_id)
     if notification.read_at is None:
         notification.read_at = timezone.now()

@@ -156,6 +156,7 @@ def test_admin_resend_action_goes_through_the_service(staff_client, published, d
     dead.refresh_from_db()
     sent.refresh_from_db()
     assert dead.status == NotificationStatus.PENDING and dead.attempts == 0 and not dead.delivery_uncertain
+    assert dead.last_error.startswith("resent by user")
     assert sent.status == NotificationStatus.SENT
     assert "已重新排队 1 条短信" in html and "只有发送失败的短信可以重发" in html
     assert (dead.pk, None) in published
