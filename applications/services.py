@@ -99,17 +99,24 @@ def application_set_disease(
     if disease.region_id != region.pk or not disease.schemes.filter(pk=scheme.pk).exists():
         raise ApplicationError(_("所选病种不适用于该地区或参保类型。"), code="disease_not_open")
     criteria = {str(c.pk): c.text for c in disease.criteria.all()}
+    if locked.region_id != region.pk:
+        # Hospitals are chosen from the region's catalog: a choice from another region is void.
+        locked.diagnosing_institution = None
+        locked.designated_institution = None
     locked.region = region
     locked.scheme = scheme
-    if locked.disease_id != disease.pk:
-        locked.diagnosing_institution = None if locked.region_id != region.pk else locked.diagnosing_institution
     locked.disease = disease
     locked.self_check = {
         key: {"text": text, "answer": bool(self_check.get(key))} for key, text in criteria.items()
     }
     locked.wizard_step = max(locked.wizard_step, 3)
     locked.full_clean()
-    locked.save(update_fields=["region", "scheme", "disease", "self_check", "diagnosing_institution", "wizard_step", "updated_at"])
+    locked.save(
+        update_fields=[
+            "region", "scheme", "disease", "self_check", "diagnosing_institution", "designated_institution",
+            "wizard_step", "updated_at",
+        ]
+    )
     return locked
 
 

@@ -482,3 +482,12 @@ def test_sweep_requeues_lost_processing(django_capture_on_commit_callbacks, sett
     assert material.processed and material.thumbnail
     assert not fresh.processed  # too recent: its own task may still be on the way
     assert settings.CELERY_BEAT_SCHEDULE["applications-material-sweep"]["task"] == "applications.tasks.material_process_sweep"
+
+
+def test_changing_region_clears_hospitals_of_the_old_region():
+    user, application = own_application(designated_institution=None)
+    other_region = RegionFactory(code="411000", city="许昌市")
+    disease = DiseaseFactory(region=other_region, schemes=[application.scheme])
+    services.application_set_disease(application=application, region=other_region, scheme=application.scheme, disease=disease, self_check={})
+    application.refresh_from_db()
+    assert application.region == other_region and application.diagnosing_institution is None
