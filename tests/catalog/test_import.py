@@ -217,9 +217,23 @@ def test_admin_confirm_rolls_back_if_a_row_became_invalid(admin_client, region):
     assert not Disease.objects.exists()
 
 
+def test_admin_export_downloads_the_list(admin_client, region):
+    DiseaseFactory(region=region, code="X1", name="高血压", category=region.categories.get(code="chronic"))
+    formats = DiseaseAdmin(Disease, admin.site).get_export_formats()
+    data = {"format": str(formats.index(base_formats.CSV)), "resource": "0"}
+    data.update({f"diseaseresource_{name}": "on" for name in DiseaseResource._meta.fields})
+    response = admin_client.post(reverse("admin:catalog_disease_export"), data)
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/csv")
+    body = response.content.decode("utf-8-sig")
+    assert body.splitlines()[0].startswith("region,code,name,category,schemes")
+    assert "430500,X1,高血压,门诊慢性病" in body
+
+
 def test_admin_export_and_changelists(admin_client, region):
     DiseaseFactory(region=region, code="X1", name="高血压")
     assert admin_client.get(reverse("admin:catalog_disease_export")).status_code == 200
+    assert admin_client.get(reverse("admin:catalog_disease_import")).status_code == 200
     for name in ("region", "servicesettings", "scheme", "diseasecategory", "disease", "entrycriterion",
                  "requiredmaterial", "reimbursementpolicy", "medicalinstitution"):
         assert admin_client.get(reverse(f"admin:catalog_{name}_changelist")).status_code == 200, name
