@@ -1,8 +1,8 @@
 """Real processes: a private redis-server (never the shared one on 6379) and a real `celery
 worker` subprocess against the test database. Bounded by timeouts; everything started is killed.
 
-(a) Broker down: creating notifications succeeds quickly and rows wait; when Redis returns, the
-    sweep and a worker deliver each exactly once.
+(a) Broker down: creating notifications (services, and a citizen's submit over HTTP) succeeds
+    quickly and rows wait; when Redis returns, the sweep and a worker deliver each exactly once.
 (b) A worker SIGKILLed while the provider holds its request: after a restart the provider has
     received each message exactly once (the stuck row is looked up, not resent).
 """
@@ -21,12 +21,19 @@ from pathlib import Path
 import pytest
 from django.conf import settings as django_settings
 from django.db import connection, transaction
+from django.urls import reverse
 
 from notifications import publishing
 from notifications.models import Channel, DevSms, Notification, NotificationStatus
 from notifications.sending import outbox_sweep
 from notifications.services import notification_create, sms_send_login_code
 from portal.celery import app as celery_app
+from tests.applications.factories import (
+    ApplicationFactory,
+    RequiredMaterialFactory,
+    complete_materials,
+    verified_citizen,
+)
 from tests.factories import UserFactory
 from tests.notifications.fake_provider import FakeServer, RecordingProvider
 
@@ -200,8 +207,20 @@ def test_broker_down_rows_wait_then_each_is_delivered_exactly_once(private_redis
                 )
         sms_send_login_code(phone="13600000009", code="482913")
         assert time.monotonic() - started < 5  # no connect-retry storm in the citizen's request
+        # A citizen submits over HTTP (the applications area's view): no 5xx, an acceptance number.
+        applicant, me = verified_citizen(full_name="王小明")
+        application = ApplicationFactory(applicant=applicant, patient=me)
+        RequiredMaterialFactory(disease=application.disease, code="diagnosis", name="疾病诊断证明书")
+        complete_materials(application)
+        client.force_login(applicant)
+        response = client.post(
+            reverse("applications:submit", args=[application.pk]), {"consent": "on", "consent_version": "2026-11-v1"}
+        )
+        assert response.status_code == 302, response.content.decode()[:500]
+        application.refresh_from_db()
+        assert application.acceptance_number
         rows = _sms_rows()
-        assert len(rows) == 4
+        assert len(rows) == 5
         assert {(r.status, r.attempts) for r in rows} == {(NotificationStatus.PENDING, 0)}
         # The citizen's pages keep working; the in-site message is already there.
         client.force_login(users[0])
@@ -210,7 +229,7 @@ def test_broker_down_rows_wait_then_each_is_delivered_exactly_once(private_redis
 
         private_redis.start()
         publishing.broker_pause_reset()
-        assert outbox_sweep()["queued"] == 4
+        assert outbox_sweep()["queued"] == 5
         workers(broker_url=private_redis.url)
         _wait_until(
             lambda: all(r.status == NotificationStatus.SENT for r in _sms_rows()), timeout=60, what="all rows sent"
@@ -221,7 +240,8 @@ def test_broker_down_rows_wait_then_each_is_delivered_exactly_once(private_redis
     for row in _sms_rows():
         assert DevSms.objects.filter(reference=str(row.reference)).count() == 1
         assert row.attempts == 1
-    assert DevSms.objects.count() == 4
+    assert DevSms.objects.count() == 5
+    assert DevSms.objects.filter(text__contains=application.acceptance_number).count() == 1
 
 
 def test_worker_killed_mid_send_the_provider_gets_each_message_once(private_redis, workers, settings, tmp_path):
