@@ -151,6 +151,12 @@ def institution_list(
     return institutions.order_by("-level", "name")
 
 
+def institution_get(*, region: Region, pk: int) -> MedicalInstitution:
+    """One institution of the region; raises ``MedicalInstitution.DoesNotExist`` for an id of
+    another region, so a form can never attach a hospital from elsewhere."""
+    return MedicalInstitution.objects.get(region=region, pk=pk)
+
+
 def _policy_candidates(*, disease: Disease) -> QuerySet[ReimbursementPolicy]:
     # Specificity: a disease's own policy beats its category's, which beats the region-wide one.
     return (

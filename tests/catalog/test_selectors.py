@@ -99,3 +99,14 @@ def test_institution_list_filters():
     assert names(selectors.institution_list(region=region, level=2)) == ["乙医院"]
     assert names(selectors.institution_list(region=region, district="邵阳县")) == ["乙医院"]
     assert names(selectors.institution_list(region=region, may_review=True)) == ["甲医院"]
+
+
+def test_institution_get_is_scoped_to_the_region():
+    from catalog.models import MedicalInstitution
+
+    region = RegionFactory()
+    hospital = InstitutionFactory(region=region)
+    assert selectors.institution_get(region=region, pk=hospital.pk) == hospital
+    other = RegionFactory(code="411000", city="许昌市")
+    with pytest.raises(MedicalInstitution.DoesNotExist):
+        selectors.institution_get(region=other, pk=hospital.pk)
