@@ -4,8 +4,6 @@ Views parse, call one service or selector, and render; anything not the caller's
 """
 from __future__ import annotations
 
-import logging
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -31,8 +29,6 @@ from portal.services import (
     identity_submit,
     identity_verify,
 )
-
-logger = logging.getLogger(__name__)
 
 
 def _apply_errors(form, error: ValidationError) -> None:

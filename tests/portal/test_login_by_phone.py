@@ -8,6 +8,7 @@ receive, through the same path production uses.
 """
 import pytest
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
 
@@ -142,6 +143,28 @@ def test_wrong_codes_void_the_code_after_three_tries(client, post):
     response = post(reverse("account_confirm_login_code"), {"action": "verify", "code": right})
     assert response.status_code == 302
     assert "_auth_user_id" not in client.session
+
+
+@pytest.mark.django_db
+def test_wrong_codes_at_signup_end_the_verification_with_a_message(client, post, time_machine):
+    time_machine.move_to("2026-11-22 09:00:00+08:00", tick=False)
+    post(reverse("account_signup"), {"phone": PHONE})
+    right = last_code(PHONE)
+    wrong = "000000" if right != "000000" else "111111"
+    for _ in range(2):
+        response = post(reverse("account_verify_phone"), {"action": "verify", "code": wrong})
+        assert response.status_code == 200 and "验证码不正确" in response.content.decode()
+    response = post(reverse("account_verify_phone"), {"action": "verify", "code": wrong}, follow=True)
+    assert response.status_code == 200
+    assert "验证码输错 3 次即失效" in response.content.decode()
+    assert User.objects.get(phone=PHONE).phone_verified is False
+    # The account exists, unverified: a minute later its owner gets in by logging in with a code.
+    time_machine.move_to("2026-11-22 09:01:30+08:00", tick=False)
+    cache.clear()  # allauth's per-number minute lives in Redis, which the time machine cannot move
+    response = post(reverse("account_request_login_code"), {"phone": PHONE})
+    assert response.status_code == 302
+    post(reverse("account_confirm_login_code"), {"action": "verify", "code": last_code(PHONE)})
+    assert User.objects.get(phone=PHONE).phone_verified is True
 
 
 @pytest.mark.django_db
