@@ -10,22 +10,25 @@ from applications.id_numbers import mask_id_number, mask_name, normalize_id_numb
 
 
 class PatientChoiceField(forms.ModelChoiceField):
-    def __init__(self, *args, own_person=None, **kwargs):
-        self.own_person = own_person
-        super().__init__(*args, **kwargs)
+    own_person = None
+    relationships: dict = {}
 
     def label_from_instance(self, person):
-        who = _("本人") if self.own_person is not None and person.pk == self.own_person.pk else _("家庭成员")
+        if self.own_person is not None and person.pk == self.own_person.pk:
+            who = _("本人")
+        else:
+            who = f"{_('家庭成员')} · {self.relationships[person.pk]}" if person.pk in self.relationships else _("家庭成员")
         return f"{mask_name(person.full_name)}（{who}，{mask_id_number(person.id_number)}）"
 
 
 class PatientForm(forms.Form):
     patient = PatientChoiceField(queryset=None, widget=forms.RadioSelect, label=_("为谁申请"), empty_label=None)
 
-    def __init__(self, *args, patients, own_person, **kwargs):
+    def __init__(self, *args, patients, own_person, relationships=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["patient"].queryset = patients
         self.fields["patient"].own_person = own_person
+        self.fields["patient"].relationships = relationships or {}
 
 
 class DiseaseForm(forms.Form):

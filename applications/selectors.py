@@ -7,7 +7,7 @@ and those of the people they may act for (themself and household members, see
 """
 from __future__ import annotations
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Q, QuerySet
 
 from applications.id_numbers import normalize_id_number
 from applications.lifecycle import FINAL
@@ -248,8 +248,11 @@ def application_find_for_tracking(*, acceptance_number: str, id_number: str) -> 
     )
 
 
-def application_list_prefetched(queryset: QuerySet[Application]) -> QuerySet[Application]:
-    """The "我的申请" list in a fixed number of queries, whatever the number of applications."""
-    return queryset.prefetch_related(
-        Prefetch("materials", queryset=UploadedMaterial.objects.filter(superseded_at__isnull=True).only("pk", "application_id", "flagged_for_supplement"))
-    )
+def household_relationship_labels(*, user) -> dict[int, str]:
+    """person id → how the account holder calls them (父母, 子女, …), for the patient choice."""
+    from portal.models import HouseholdMember
+
+    return {
+        member.person_id: member.get_relationship_display()
+        for member in HouseholdMember.objects.filter(account=user).only("person_id", "relationship")
+    }

@@ -64,7 +64,7 @@ def _wizard(request, application, step, template, context):
 
 @login_required
 def application_list(request: HttpRequest) -> HttpResponse:
-    applications = selectors.application_list_prefetched(selectors.application_list_for_citizen(user=request.user))
+    applications = selectors.application_list_for_citizen(user=request.user)
     return render(request, "applications/list.html", {"applications": applications})
 
 
@@ -72,7 +72,12 @@ def application_list(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def application_new(request: HttpRequest) -> HttpResponse:
     own = selectors.account_person(user=request.user)
-    form = PatientForm(request.POST or None, patients=selectors.patient_list_for_account(user=request.user), own_person=own)
+    form = PatientForm(
+        request.POST or None,
+        patients=selectors.patient_list_for_account(user=request.user),
+        own_person=own,
+        relationships=selectors.household_relationship_labels(user=request.user),
+    )
     if request.method == "POST" and form.is_valid():
         try:
             application = services.application_create_draft(user=request.user, patient=form.cleaned_data["patient"])
@@ -101,6 +106,7 @@ def _step_patient(request, application):
         initial={"patient": application.patient_id},
         patients=selectors.patient_list_for_account(user=request.user),
         own_person=own,
+        relationships=selectors.household_relationship_labels(user=request.user),
     )
     if request.method == "POST" and form.is_valid():
         try:

@@ -64,7 +64,8 @@ def test_wizard_for_a_household_member_from_start_to_receipt(client, citizen, dj
     hospital = InstitutionFactory(region=region, level=3)
 
     response = client.get(reverse("applications:new"))
-    assert "李**" in response.content.decode() and "李秀英" not in response.content.decode()
+    assert "李**（家庭成员 · 父母，" in response.content.decode() and "李秀英" not in response.content.decode()
+    assert "王**（本人，" in response.content.decode()
     response = client.post(reverse("applications:new"), {"patient": mother.pk})
     application = Application.objects.get(applicant=user)
     assert response.status_code == 302 and response.url == reverse("applications:step", args=[application.pk, 2])

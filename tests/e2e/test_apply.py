@@ -186,6 +186,6 @@ def test_full_journey_signup_identity_household_apply(live_server, phone_page, s
     page.wait_for_url("**/me/household/")
 
     number = _apply_through_the_wizard(
-        page, live_server, screenshot, patient_choice="家庭成员，440524", masked_name="刘**", disease=disease, hospital=hospital, criterion_text="空腹血糖"
+        page, live_server, screenshot, patient_choice="440524", masked_name="刘**", disease=disease, hospital=hospital, criterion_text="空腹血糖"
     )
     _listed_and_tracked(page, live_server, screenshot, number=number, id_number="440524188001010014", masked="刘**")
