@@ -124,6 +124,26 @@ def test_healthz_reports_every_production_part_ok(stack):
     assert headers["X-Request-ID"]
 
 
+def test_the_container_health_checks_work_against_the_running_processes(stack):
+    # The same commands docker-compose.yml runs as health checks for web and worker.
+    import socket
+
+    port = stack["url"].rsplit(":", 1)[1]
+    env = {**stack["env"], "GUNICORN_BIND": f"127.0.0.1:{port}"}
+    web = subprocess.run([PYTHON, "deploy/healthcheck.py"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=30)
+    assert web.returncode == 0, web.stderr
+    down = subprocess.run(
+        [PYTHON, "deploy/healthcheck.py"], cwd=ROOT, env={**env, "GUNICORN_BIND": f"127.0.0.1:{free_port()}"},
+        capture_output=True, text=True, timeout=30,
+    )
+    assert down.returncode == 1 and "unhealthy" in down.stderr
+    worker = subprocess.run(
+        [PYTHON, "-m", "celery", "-A", "portal", "inspect", "ping", "--destination", f"stack-worker@{socket.gethostname()}", "--timeout", "10"],
+        cwd=ROOT, env=stack["env"], capture_output=True, text=True, timeout=60,
+    )
+    assert worker.returncode == 0 and "pong" in worker.stdout, worker.stdout + worker.stderr
+
+
 def test_pages_carry_the_production_headers(stack):
     status, headers, body = _get(stack["url"] + "/", **{"X-Request-ID": "smoke-request-0001"})
     assert status == 200
