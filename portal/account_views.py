@@ -18,6 +18,7 @@ from portal.identity_providers import identity_provider_get
 from portal.models import HouseholdMember
 from portal.phone_numbers import phone_mask
 from portal.selectors import (
+    household_member_get_for_account,
     household_member_list_for_account,
     household_proof_get_for_account,
     identity_get_for_user,
@@ -165,8 +166,18 @@ def household_add(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def household_remove(request: HttpRequest, member_id: int) -> HttpResponse:
+    """GET asks for confirmation (a mis-tap must not drop a parent and their proof); POST removes."""
+    if request.method == "GET":
+        member = household_member_get_for_account(user=request.user, member_id=member_id)
+        if member is None:
+            raise Http404
+        return render(
+            request,
+            "portal/household_remove.html",
+            {"member_id": member.pk, "name": mask_name(member.person.full_name), "relationship": member.get_relationship_display()},
+        )
     try:
         household_member_remove(account=request.user, member_id=member_id)
     except HouseholdMember.DoesNotExist:

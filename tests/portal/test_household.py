@@ -163,6 +163,9 @@ def test_remove_deletes_link_and_files_but_keeps_the_person(client):
     member = household_member_add(account=user, **_form())
     names = list(member.proofs.values_list("file", flat=True))
     client.force_login(user)
+    confirm = client.get(reverse("me:household_remove", args=[member.pk]))
+    assert confirm.status_code == 200 and "确定要移除 李**" in confirm.content.decode()
+    assert HouseholdMember.objects.filter(pk=member.pk).exists()  # asking removes nothing
     response = client.post(reverse("me:household_remove", args=[member.pk]))
     assert response.status_code == 302
     assert not HouseholdMember.objects.filter(pk=member.pk).exists()
@@ -177,6 +180,7 @@ def test_other_accounts_cannot_remove_or_read(client):
     member = household_member_add(account=owner, **_form())
     proof = member.proofs.first()
     client.force_login(other)
+    assert client.get(reverse("me:household_remove", args=[member.pk])).status_code == 404
     assert client.post(reverse("me:household_remove", args=[member.pk])).status_code == 404
     assert client.get(reverse("me:household_proof", args=[proof.pk])).status_code == 404
     assert HouseholdMember.objects.filter(pk=member.pk).exists()

@@ -282,3 +282,10 @@ def test_login_page_is_chinese_and_phone_sized(client):
     html = client.get(reverse("account_login")).content.decode()
     assert "获取验证码" in html and 'type="tel"' in html and 'inputmode="numeric"' in html
     assert "Username" not in html and "Email" not in html
+
+
+@pytest.mark.django_db
+def test_login_page_in_english(client):
+    client.post(reverse("set_language"), {"language": "en", "next": "/"})
+    html = client.get(reverse("account_login")).content.decode()
+    assert "Get code" in html and "Sign up with your mobile number" in html
