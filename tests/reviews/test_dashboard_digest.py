@@ -73,3 +73,12 @@ def test_digest_task_is_scheduled(settings):
 
     app.loader.import_default_modules()
     assert entry["task"] in app.tasks
+
+
+def test_a_zero_median_is_shown_as_zero(mfa_login, sy_reviewer, sy_supervisor, shaoyang):
+    sunday = dt.datetime(2026, 11, 22, 10, tzinfo=TZ)
+    case = submitted_application(region_obj=shaoyang, submitted_at=sunday)
+    with time_machine.travel(sunday + dt.timedelta(hours=1), tick=False):
+        services.application_approve(application_id=case.pk, user=sy_reviewer)  # decided on a rest day
+    body = mfa_login(sy_supervisor).get(reverse("admin:reviews_dashboard")).content.decode()
+    assert 'data-testid="median">0.00<' in body
