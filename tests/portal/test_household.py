@@ -5,6 +5,7 @@ from django.core.files.storage import default_storage
 from django.urls import reverse
 
 from applications.models import Person
+from applications.selectors import person_find_by_id_number
 from portal.models import HouseholdMember, HouseholdProof, ProofKind, ProofRole, Relationship
 from portal.selectors import person_list_for_account
 from portal.services import household_member_add, household_member_remove
@@ -117,7 +118,7 @@ def test_a_person_added_by_two_accounts_is_one_person():
     first = household_member_add(account=daughter, **_form())
     second = household_member_add(account=son, **_form(id_number=MOTHER_ID.lower()))
     assert first.person_id == second.person_id
-    assert Person.objects.filter(id_number=MOTHER_ID).count() == 1
+    assert Person.objects.count() == 1 and person_find_by_id_number(id_number=MOTHER_ID) == first.person
     assert list(person_list_for_account(user=daughter)) == [first.person]
     assert list(person_list_for_account(user=son)) == [first.person]
 
