@@ -237,15 +237,17 @@ def application_find_for_tracking(*, acceptance_number: str, id_number: str) -> 
     """The public lookup: both the acceptance number and the patient's ID number must match.
     Returns None in every other case, so callers cannot tell which of the two was wrong."""
     number = (acceptance_number or "").strip()
+    # Both lookups always run, so the response time does not tell which of the two was wrong.
     person = person_find_by_id_number(id_number=id_number)
-    if not number or person is None:
-        return None
-    return (
+    application = (
         Application.objects.select_related("patient", "disease", "region")
-        .filter(acceptance_number=number, patient=person)
+        .filter(acceptance_number=number)
         .exclude(status=ApplicationStatus.DRAFT)
         .first()
     )
+    if not number or person is None or application is None or application.patient_id != person.pk:
+        return None
+    return application
 
 
 def household_relationship_labels(*, user) -> dict[int, str]:
