@@ -16,6 +16,7 @@ from notifications.gateways.tencent import TencentGateway
 from notifications.models import Channel, Notification, NotificationStatus
 from notifications.sending import notification_deliver
 from notifications.services import notification_create
+from notifications.templates_text import TEMPLATES
 from tests.notifications.fake_provider import FakeServer
 
 NUMBER = "430500-20261122-000017"
@@ -364,3 +365,18 @@ def test_gateway_chosen_by_settings(settings):
     assert isinstance(gateway, FailoverGateway)
     assert (gateway.primary.name, gateway.secondary.name) == ("aliyun", "tencent")
     assert not dev_gateway_configured()
+
+
+def test_system_check_warns_about_missing_provider_templates(settings):
+    from notifications.checks import sms_gateway_check
+
+    settings.DEBUG, settings.EMBEDDED = False, False
+    settings.SMS_GATEWAY, settings.SMS_FAILOVER_GATEWAY = "dev", ""
+    assert sms_gateway_check() == []
+    settings.SMS_GATEWAY = "aliyun"
+    settings.ALIYUN_SMS = aliyun_config(1)
+    (warning,) = sms_gateway_check()
+    assert warning.id == "notifications.W002" and "login_code" in warning.msg
+    settings.TENCENT_SMS = {**tencent_config(1), "TEMPLATES": ",".join(f"{key}:{n}" for n, key in enumerate(TEMPLATES))}
+    settings.SMS_GATEWAY = "tencent"
+    assert sms_gateway_check() == []
