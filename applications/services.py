@@ -7,6 +7,7 @@ defer side effects with ``transaction.on_commit``. Staff transitions live in ``r
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
 import uuid
 
@@ -265,8 +266,6 @@ def material_process(*, material_id: int) -> UploadedMaterial | None:
     old_name = material.file.name
     new_name = default_storage.save(f"materials/{uuid.uuid4().hex[:2]}/{uuid.uuid4().hex}.{result.extension}", ContentFile(result.content))
     thumb_name = default_storage.save(f"thumbnails/{uuid.uuid4().hex[:2]}/{uuid.uuid4().hex}.jpg", ContentFile(result.thumbnail))
-    import hashlib
-
     with transaction.atomic():
         updated = UploadedMaterial.objects.filter(pk=material_id, processed=False).update(
             file=new_name,
