@@ -231,3 +231,13 @@ def test_id_numbers_never_reach_the_logs(client, region, scheme, caplog):
     logged = "\n".join(record.getMessage() for record in caplog.records)
     assert "identity verified" in logged  # the services do log, just not the numbers
     assert ID not in logged and ID.lower() not in logged and parent_id not in logged
+
+
+def test_system_check_reports_a_broken_provider_setting(settings):
+    from portal.checks import identity_provider_check
+
+    assert identity_provider_check(None) == []
+    settings.IDENTITY_PROVIDER = "portal.identity_providers.NoSuchProvider"
+    assert [m.id for m in identity_provider_check(None)] == ["portal.E001"]
+    settings.IDENTITY_PROVIDER = "portal.phone_numbers.phone_normalize"
+    assert [m.id for m in identity_provider_check(None)] == ["portal.E001"]
