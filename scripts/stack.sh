@@ -11,6 +11,8 @@
 #   STACK_S3_PORT [9100]           moto's S3 server on 127.0.0.1
 #   STACK_DATABASE_URL [postgres://postgres@127.0.0.1:5432/portal_stack]  created when missing
 #   STACK_REDIS_URL [redis://127.0.0.1:6379/15]
+#   STACK_REDIS_PORT [unset]       if set: start a private redis-server there (noeviction, AOF
+#                                  in STACK_DIR, like the compose service) instead of STACK_REDIS_URL
 #   STACK_TIMEOUT [60]             seconds to wait for /healthz
 set -eEuo pipefail
 cd "$(dirname "$0")/.."
@@ -21,6 +23,7 @@ WEB_PORT=${STACK_WEB_PORT:-8100}
 S3_PORT=${STACK_S3_PORT:-9100}
 TIMEOUT=${STACK_TIMEOUT:-60}
 SERVICES=(s3 web worker beat)
+[ -n "${STACK_REDIS_PORT:-}" ] && SERVICES=(redis "${SERVICES[@]}")
 
 secret() {  # a random secret kept in STACK_DIR so restarts keep sessions and encrypted data readable
   local file="$STACK_DIR/$1"
@@ -42,7 +45,7 @@ SECURE_COOKIES=0
 SECURE_HSTS_SECONDS=0
 ADMIN_URL=${ADMIN_URL:-staff-admin/}
 DATABASE_URL=${STACK_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/portal_stack}
-REDIS_URL=${STACK_REDIS_URL:-redis://127.0.0.1:6379/15}
+REDIS_URL=$( [ -n "${STACK_REDIS_PORT:-}" ] && echo "redis://127.0.0.1:$STACK_REDIS_PORT/0" || echo "${STACK_REDIS_URL:-redis://127.0.0.1:6379/15}" )
 STORAGE_BACKEND=s3
 S3_BUCKET=${S3_BUCKET:-portal-private}
 S3_ENDPOINT_URL=http://127.0.0.1:$S3_PORT
@@ -116,6 +119,12 @@ start() {
   write_env
   load_env
   mkdir -p "$PORTAL_VAR_DIR"
+  if [ -n "${STACK_REDIS_PORT:-}" ]; then
+    # Same flags as docker-compose.yml: never evict queued tasks, keep them across restarts.
+    launch redis redis-server --bind 127.0.0.1 --port "$STACK_REDIS_PORT" --maxmemory-policy noeviction \
+      --appendonly yes --save "" --dir "$STACK_DIR" --daemonize no
+    wait_port "$STACK_REDIS_PORT"
+  fi
   launch s3 "$PY" -m moto.server -H 127.0.0.1 -p "$S3_PORT"
   wait_port "$S3_PORT"
   prepare
@@ -151,7 +160,7 @@ PY
 stop() {
   # TERM every process group first, then wait for all of them together (bounded), then KILL.
   local name pid pids=()
-  for name in beat worker web s3; do
+  for name in beat worker web s3 redis; do
     [ -s "$STACK_DIR/$name.pid" ] || continue
     pid=$(cat "$STACK_DIR/$name.pid")
     if kill -0 "$pid" 2>/dev/null; then

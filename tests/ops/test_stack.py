@@ -17,14 +17,11 @@ from pathlib import Path
 import dj_database_url
 import psycopg2
 import pytest
-import redis
 
 from applications.id_numbers import is_valid_id_number, mask_id_number
 from tests.ops.conftest import PYTHON, ROOT, free_port
 
 ID = "11010519491231002X"
-# The smoke stack's own Redis database: its Celery queue must not mix with the test run's.
-SMOKE_REDIS_URL = os.environ.get("SMOKE_REDIS_URL", "redis://127.0.0.1:6379/14")
 
 
 def _smoke_database_url() -> str:
@@ -64,7 +61,8 @@ def stack(tmp_path_factory):
         "STACK_WEB_PORT": str(web_port),
         "STACK_S3_PORT": str(s3_port),
         "STACK_DATABASE_URL": database_url,
-        "STACK_REDIS_URL": SMOKE_REDIS_URL,
+        # A private redis-server: the smoke's Celery queue never mixes with anyone else's.
+        "STACK_REDIS_PORT": str(free_port()),
         "STACK_TIMEOUT": "90",
         "PY": PYTHON,
     }
@@ -85,7 +83,6 @@ def stack(tmp_path_factory):
         leftover = [pid for pid in pids if _alive(pid)]
         for pid in leftover:  # only our own processes, by id
             os.killpg(pid, 9)
-        redis.Redis.from_url(SMOKE_REDIS_URL).flushdb()
         _drop_database(database_url)
         assert stopped.returncode == 0 and not leftover, (stopped.stdout, stopped.stderr, leftover)
 
@@ -110,8 +107,15 @@ def _shell(stack, code: str, timeout: float = 90) -> str:
 def test_started_once_with_production_settings(stack):
     assert stack["env"]["DJANGO_SETTINGS_MODULE"] == "portal.settings.production"
     assert stack["start"].stdout.count("Running migrations") <= 1
-    for name in ("s3", "web", "worker", "beat"):
+    for name in ("redis", "s3", "web", "worker", "beat"):
         assert _alive(int((stack["dir"] / f"{name}.pid").read_text())), name
+    # The private Redis runs like the compose service: no eviction, append-only file on.
+    import redis
+
+    server = redis.Redis.from_url(stack["env"]["REDIS_URL"], socket_timeout=5)
+    assert server.config_get("maxmemory-policy") == {"maxmemory-policy": "noeviction"}
+    assert server.config_get("appendonly") == {"appendonly": "yes"}
+    server.close()
 
 
 def test_healthz_reports_every_production_part_ok(stack):
