@@ -115,7 +115,7 @@ def _explain(sql: str) -> list[str] | None:
     try:
         with connection.cursor() as cursor:
             cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql)
-            return [row[0] for row in cursor.fetchall()][:25]
+            return [row[0] for row in cursor.fetchall()][:80]
     except Exception as exc:  # noqa: BLE001 - a plan is a bonus, never a failure
         return [f"no plan: {type(exc).__name__}"]
 

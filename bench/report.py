@@ -231,10 +231,13 @@ def _slowest_section(add, results: list[dict]) -> None:
         for q in [q for q in probe.get("slowest") or [] if "django_session" not in q["sql"]][:1]:
             add(f"- **{name}** ({result['scale']}): {q['ms']} ms — `{q['sql'][:600]}`")
             if probe.get("plan"):
+                # The plan's verdict lines: its top, every sequential scan and filter, spills, total.
+                keys = ("Seq Scan", "Rows Removed by Filter", "external merge", "Execution Time", "Index Scan", "Index Only Scan")
+                shown = [probe["plan"][0]] + [line for line in probe["plan"][1:] if any(k in line for k in keys)]
                 add("")
                 add("  ```")
-                for line in probe["plan"][:14]:
-                    add(f"  {line}")
+                for line in shown[:16]:
+                    add(f"  {line[:220]}")
                 add("  ```")
     add("")
 
