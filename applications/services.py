@@ -325,7 +325,7 @@ def review_due_at(*, region: Region, start: dt.datetime) -> dt.datetime | None:
     return add_working_time(start=start, days=service.review_deadline_days, settings=service)
 
 
-def _next_acceptance_number(*, region: Region, now: dt.datetime) -> str:
+def acceptance_number_issue(*, region: Region, now: dt.datetime) -> str:
     """``<region code>-<YYYYMMDD>-<6-digit sequence>`` by the Asia/Shanghai date.
 
     One statement increments (or creates) the counter row and returns the new value; the row stays
@@ -362,7 +362,7 @@ def application_submit(*, application: Application, user, consent_version: str |
     if missing:
         raise ApplicationError(missing, code="incomplete")
     now = timezone.now()
-    locked.acceptance_number = _next_acceptance_number(region=locked.region, now=now)
+    locked.acceptance_number = acceptance_number_issue(region=locked.region, now=now)
     locked.status = ApplicationStatus.SUBMITTED
     locked.consent_version = consent_version
     locked.consent_at = now

@@ -34,6 +34,7 @@ from applications.models import (
     EventKind,
     UploadedMaterial,
 )
+from applications.services import acceptance_number_issue
 from applications.uploads import InspectedUpload, upload_inspect
 from catalog.models import MedicalInstitution, Region
 from certifications import selectors
@@ -106,14 +107,6 @@ def _event(certification: Certification, kind: str, *, actor=None, key: str | No
     return True
 
 
-def _acceptance_number_issue(*, region: Region, now: dt.datetime) -> str:
-    """The applications area's counter (``<region>-<YYYYMMDD>-<seq>``), so follow-up cases share
-    one sequence with first applications. It is module-private there; asked to make it public."""
-    from applications.services import _next_acceptance_number
-
-    return _next_acceptance_number(region=region, now=now)
-
-
 def _renewal_material_store(*, application: Application, user, slot: str, file, inspected: InspectedUpload) -> UploadedMaterial:
     """Store one renewal file as the applications area's ``UploadedMaterial``, so reviewers see it
     in the same material list as any other case.
@@ -146,7 +139,7 @@ def _renewal_material_store(*, application: Application, user, slot: str, file, 
 def _followup_submit(*, application: Application, user, data: dict, template_key: str) -> Application:
     """Put a follow-up case straight into the review queue: number, clock, event, SMS."""
     now = timezone.now()
-    application.acceptance_number = _acceptance_number_issue(region=application.region, now=now)
+    application.acceptance_number = acceptance_number_issue(region=application.region, now=now)
     application.status = ApplicationStatus.SUBMITTED
     application.submitted_at = now
     application.clock_started_at = now

@@ -99,7 +99,7 @@ def counter_application_file(
     files: Mapping[str, Sequence],
 ) -> Application:
     """File and submit a walk-in citizen's application; returns the submitted case."""
-    from applications.services import _next_acceptance_number, review_due_at
+    from applications.services import acceptance_number_issue, review_due_at
     from portal.services import _person_get_or_create
 
     if not staff.has_perm("reviews.counter_file"):
@@ -151,7 +151,7 @@ def counter_application_file(
         for file in slot_files:
             _store_material(application=application, staff=staff, slot=slot, file=file)
 
-    application.acceptance_number = _next_acceptance_number(region=region, now=now)
+    application.acceptance_number = acceptance_number_issue(region=region, now=now)
     application.status = ApplicationStatus.SUBMITTED
     application.submitted_at = now
     application.clock_started_at = now

@@ -246,13 +246,12 @@ def application_approve(*, application_id: int, user, note: str = "") -> Certifi
     application.decided_at = now
     _move(application, target=S.APPROVED, actor=user, kind=EventKind.APPROVED, fields=["decided_at"],
           data={"note": note} if note else {})
-    if application.kind in (ApplicationKind.EXTENSION, ApplicationKind.REREVIEW):
-        # A follow-up extends the certification its parent case created (certifications area).
-        from certifications.services import certification_extend
+    # A follow-up (extension, re-review, or a reconsideration of one) extends the certification
+    # its parent case created; the certifications area decides which one that is.
+    from certifications.services import certification_extend_for_application
 
-        certification = certification_extend(
-            certification=application.parent.certification, decided_by=user, decided_at=now, application=application
-        )
+    certification = certification_extend_for_application(application=application, decided_by=user, decided_at=now)
+    if certification is not None:
         notification_create(
             event_key=f"application:{application.pk}:approved",
             template_key="extension_approved",
