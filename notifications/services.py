@@ -16,7 +16,7 @@ from notifications.models import Channel, Notification, NotificationStatus
 from notifications.phones import phone_normalise
 from notifications.publishing import notification_publish_on_commit
 from notifications.selectors import inbox_message_get
-from notifications.templates_text import template_params
+from notifications.templates_text import REMINDERS, template_params
 
 
 @transaction.atomic
@@ -36,11 +36,12 @@ def notification_create(
     channel and recipient it is unique in the database, so retries never create a second SMS.
 
     The SMS row is queued after commit (or, for a non-urgent row written during quiet hours, held
-    until they end and picked up by the sweep). The inbox row *is* the delivery, so it is written
+    until they end and picked up by the sweep). Reminder templates (``REMINDERS``) are never urgent. The inbox row *is* the delivery, so it is written
     as sent. Raises ``KeyError``/``ValueError`` for an unknown template or a missing parameter:
     a programming error that should fail the caller's tests.
     """
     template_params(template_key, params)  # validate now, not in a worker hours later
+    urgent = urgent and template_key not in REMINDERS
     now = timezone.now()
     hold_until = None if urgent else quiet_hours_end(now=now)
     created: list[Notification] = []

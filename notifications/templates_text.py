@@ -53,6 +53,10 @@ TITLES: dict[str, str] = {
     "reviews_overdue_digest": _("超时待审提醒"),
 }
 
+# Reminders, not results: always held during quiet hours, whatever the caller passes as ``urgent``
+# (a nightly job at 00:20 must not wake anyone with an expiry notice).
+REMINDERS = frozenset({"certification_expiring", "certification_expired", "remote_care_expired", "reviews_overdue_digest"})
+
 # Every placeholder a template may use. A disease name or an ID number has no field to travel in.
 ALLOWED_FIELDS = frozenset({"code", "number", "end_date", "count"})
 

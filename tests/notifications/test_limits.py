@@ -62,7 +62,10 @@ def test_a_non_urgent_row_written_at_night_waits_for_8_am_and_is_not_queued(publ
 
 def test_urgent_rows_ignore_quiet_hours(published):
     with time_machine.travel(at(23, 0), tick=False):
-        (sms,) = _reminder(urgent=True)
+        (sms,) = notification_create(
+            event_key="application:1:approved", template_key="application_approved",
+            params={"number": "430500-20261122-000001"}, phone="13900000001", channels=(Channel.SMS,),
+        )
         assert sms.not_before is None
         assert notification_deliver(notification_id=sms.pk) == "sent"
 
@@ -138,3 +141,15 @@ def test_login_code_is_urgent_even_at_night():
         code = sms_send_login_code(phone="13900000007", code="654321")
         assert code.not_before is None
         assert notification_deliver(notification_id=code.pk) == "sent"
+
+
+def test_reminder_templates_are_never_urgent_so_a_midnight_job_does_not_wake_anyone():
+    with time_machine.travel(at(0, 20), tick=False):
+        (sms,) = _reminder(urgent=True)  # the caller forgot urgent=False
+    assert not sms.urgent and sms.not_before == at(8, 0)
+    with time_machine.travel(at(0, 20), tick=False):
+        (result,) = notification_create(
+            event_key="application:9:approved", template_key="application_approved",
+            params={"number": "430500-20261122-000009"}, phone="13900000008", channels=(Channel.SMS,),
+        )
+    assert result.urgent and result.not_before is None  # a decision goes out at once
