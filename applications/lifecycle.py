@@ -7,7 +7,9 @@ from django.utils.translation import gettext_lazy as _
 from applications.models import ApplicationStatus as S
 
 TRANSITIONS: dict[str, frozenset[str]] = {
-    S.DRAFT: frozenset({S.SUBMITTED, S.WITHDRAWN}),
+    # A draft has no acceptance number and nobody else has seen it: it is discarded (deleted), not
+    # withdrawn (application_draft_discard).
+    S.DRAFT: frozenset({S.SUBMITTED}),
     S.SUBMITTED: frozenset({S.IN_REVIEW, S.SUPPLEMENT_REQUESTED, S.ESCALATED, S.APPROVED, S.REJECTED, S.WITHDRAWN}),
     S.IN_REVIEW: frozenset({S.SUBMITTED, S.SUPPLEMENT_REQUESTED, S.ESCALATED, S.APPROVED, S.REJECTED, S.WITHDRAWN}),
     S.SUPPLEMENT_REQUESTED: frozenset({S.SUBMITTED, S.WITHDRAWN}),
