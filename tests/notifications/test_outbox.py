@@ -300,3 +300,37 @@ def test_a_misconfigured_gateway_fails_the_attempt_instead_of_leaving_it_sending
     assert notification_deliver(notification_id=sms.pk) == "retry"
     sms.refresh_from_db()
     assert sms.status == NotificationStatus.FAILED and "ALIYUN_SMS" in sms.last_error
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_row_locked_by_a_concurrent_claim_is_skipped_not_waited_for(scripted):
+    import threading
+
+    from django.db import connection as main_connection
+
+    (sms,) = _create(phone="13800000037", channels=(Channel.SMS,))
+    locked, release = threading.Event(), threading.Event()
+
+    def other_worker():
+        from django.db import connections
+
+        try:
+            with transaction.atomic():
+                Notification.objects.select_for_update().get(pk=sms.pk)
+                locked.set()
+                release.wait(10)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=other_worker)
+    thread.start()
+    assert locked.wait(10)
+    try:
+        assert notification_deliver(notification_id=sms.pk) == "busy_or_missing"
+        assert scripted.sent == []
+    finally:
+        release.set()
+        thread.join(10)
+    assert notification_deliver(notification_id=sms.pk) == "sent"
+    assert len(scripted.sent) == 1
+    assert main_connection.vendor == "postgresql"
