@@ -9,6 +9,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from catalog.models import Disease, MedicalInstitution, Region, Scheme
+from portal.crypto import EncryptedCharField, EncryptedTextField
 
 
 class Person(models.Model):
@@ -18,7 +19,12 @@ class Person(models.Model):
     """
 
     full_name = models.CharField(_("姓名"), max_length=50)
-    id_number = models.CharField(_("身份证号"), max_length=18, unique=True)
+    # Encrypted at rest (portal.crypto); found by the keyed hash beside it, never by the column
+    # itself — see applications.selectors.person_find_by_id_number.
+    id_number = EncryptedCharField(
+        _("身份证号"), hash_field="id_number_hash", hash_normalizer="applications.id_numbers.normalize_id_number"
+    )
+    id_number_hash = models.CharField(max_length=64, unique=True, editable=False)
     region = models.ForeignKey(
         Region, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("参保地")
     )
@@ -85,7 +91,7 @@ class Application(models.Model):
         Disease, on_delete=models.PROTECT, null=True, blank=True, related_name="applications", verbose_name=_("病种")
     )
     self_check = models.JSONField(_("自查结果"), default=dict, blank=True)
-    diagnosis = models.TextField(_("诊断"), blank=True)
+    diagnosis = EncryptedTextField(_("诊断"), blank=True)
     diagnosing_institution = models.ForeignKey(
         MedicalInstitution,
         on_delete=models.PROTECT,

@@ -31,7 +31,9 @@ def person_find_by_id_number(*, id_number: str) -> Person | None:
     Callers never filter on ``id_number`` themselves: at-rest encryption replaces the plain column
     with a keyed hash, and only this function has to change.
     """
-    return Person.objects.filter(id_number=normalize_id_number(id_number)).first()
+    from portal.crypto import id_number_hash
+
+    return Person.objects.filter(id_number_hash=id_number_hash(normalize_id_number(id_number))).first()
 
 
 # --- who the account is --------------------------------------------------------------------
