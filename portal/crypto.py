@@ -28,8 +28,8 @@ from django.utils.module_loading import import_string
 PREFIX = "enc1:"
 
 # The embedded default (`make run`, tests) must run without configuration. These fixed keys
-# are public, so production refuses them (portal/settings/production.py checks via
-# ``keys_are_dev_defaults``).
+# are public: portal/settings/production.py refuses to start unless both variables are set, and
+# ``keys_are_dev_defaults`` lets a check or a command ask the same question at run time.
 _DEV_ENCRYPTION_KEY = base64.urlsafe_b64encode(hashlib.sha256(b"portal-dev-field-key").digest()).decode()
 _DEV_HASH_KEY = "portal-dev-hash-key"
 
