@@ -359,7 +359,9 @@ ADMIN_URL = os.environ.get("ADMIN_URL", "admin/")
 SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS")
 # Paths whose pages show personal data: never stored by a browser or proxy cache. Signed-in
 # responses are no-store everywhere anyway; these cover the anonymous public lookup too.
-NO_STORE_PATH_PREFIXES = ("/me/", "/applications/", "/track/", "/messages/", "/reviews/", "/accounts/")
+NO_STORE_PATH_PREFIXES = (
+    "/me/", "/applications/", "/track/", "/messages/", "/reviews/", "/certifications/", "/accounts/", "/dev/outbox/",
+)
 # Own origin only; no inline script. data:/blob: images for QR codes and upload previews.
 CONTENT_SECURITY_POLICY = {
     "default-src": ["'self'"],

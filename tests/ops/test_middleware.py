@@ -32,7 +32,9 @@ def test_public_page_stays_cacheable_for_anonymous(client):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("path", ["/me/", "/applications/", "/track/", "/messages/", "/reviews/", "/admin/login/"])
+@pytest.mark.parametrize(
+    "path", ["/me/", "/applications/", "/track/", "/messages/", "/reviews/", "/certifications/", "/dev/outbox/", "/admin/login/"]
+)
 def test_personal_paths_are_no_store_even_when_anonymous_or_404(client, path):
     response = client.get(path)
     assert "no-store" in response["Cache-Control"], (path, response.status_code)
