@@ -138,6 +138,8 @@ class Application(models.Model):
     clock_started_at = models.DateTimeField(_("计时起点"), null=True, blank=True)
     due_at = models.DateTimeField(_("办结期限"), null=True, blank=True, db_index=True)
     decided_at = models.DateTimeField(_("办结时间"), null=True, blank=True)
+    # Set when the retention job removed the files and personal data of a closed case.
+    purged_at = models.DateTimeField(_("资料清理时间"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("申请")
@@ -174,6 +176,7 @@ class EventKind(models.TextChoices):
     REJECTED = "rejected", _("审核未通过")
     WITHDRAWN = "withdrawn", _("撤回申请")
     ID_REVEALED = "id_revealed", _("查看完整身份证号")
+    PURGED = "purged", _("按保存期限清理个人资料")
 
 
 class ApplicationEvent(models.Model):

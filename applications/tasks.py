@@ -16,3 +16,11 @@ def material_process_sweep() -> None:
     from applications.services import material_process_pending
 
     material_process_pending()
+
+
+@shared_task(ignore_result=True)
+def retention_purge() -> None:
+    """Periodic (``CELERY_BEAT_SCHEDULE``): purge files and personal data of expired closed cases."""
+    from applications.retention import application_purge_expired
+
+    application_purge_expired()
