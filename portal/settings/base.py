@@ -381,3 +381,13 @@ CONTENT_SECURITY_POLICY = {
 WHITENOISE_USE_FINDERS = DEBUG or env_bool("WHITENOISE_USE_FINDERS")
 WHITENOISE_AUTOREFRESH = WHITENOISE_USE_FINDERS
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+
+# --- Retention ----------------------------------------------------------------------------
+# Withdrawn and rejected cases lose their files and personal data after this many days
+# (applications/retention.py); never below 183 so audit records last at least six months.
+RETENTION_DAYS = int(os.environ.get("RETENTION_DAYS", "365"))
+CELERY_BEAT_SCHEDULE["applications-retention-purge"] = {
+    "task": "applications.tasks.retention_purge",
+    "schedule": crontab(hour=3, minute=30),
+    "options": {"expires": 6 * 3600},
+}
