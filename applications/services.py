@@ -26,6 +26,7 @@ from applications.models import (
     Application,
     ApplicationEvent,
     ApplicationStatus,
+    EntryChannel,
     EventKind,
     Person,
     UploadedMaterial,
@@ -362,10 +363,37 @@ def application_submit(*, application: Application, user, consent_version: str |
     if missing:
         raise ApplicationError(missing, code="incomplete")
     now = timezone.now()
-    locked.acceptance_number = acceptance_number_issue(region=locked.region, now=now)
-    locked.status = ApplicationStatus.SUBMITTED
     locked.consent_version = consent_version
     locked.consent_at = now
+    _enter_queue(
+        locked, actor=user, now=now, extra_fields=["consent_version", "consent_at"],
+        event_data={"consent_version": consent_version},
+    )
+    return locked
+
+
+@transaction.atomic
+def application_submit_for_walk_in(*, application: Application, staff) -> Application:
+    """Submit a case staff entered at a window for a walk-in citizen (counter-assisted filing).
+
+    Same number sequence, clock and SMS as an online submission; the citizen's consent is the
+    paper form signed at the counter, so no online consent version is recorded.
+    """
+    locked = Application.objects.select_for_update(of=("self",)).select_related("region").get(pk=application.pk)
+    if locked.entry_channel != EntryChannel.COUNTER or locked.entered_by_id != staff.pk:
+        raise ApplicationError(_("只有录入该申请的工作人员可以提交。"), code="not_entered_by")
+    if locked.status != ApplicationStatus.DRAFT and locked.acceptance_number and locked.submitted_at:
+        return locked
+    check_transition(locked.status, ApplicationStatus.SUBMITTED)
+    _enter_queue(locked, actor=staff, now=timezone.now(), event_data={"entry_channel": EntryChannel.COUNTER})
+    return locked
+
+
+def _enter_queue(locked: Application, *, actor, now, event_data: dict, extra_fields: list[str] = ()) -> None:
+    """Issue the acceptance number, start the review clock, record the event and notify (the
+    shared tail of every submission path; the caller holds the row lock)."""
+    locked.acceptance_number = acceptance_number_issue(region=locked.region, now=now)
+    locked.status = ApplicationStatus.SUBMITTED
     locked.submitted_at = now
     locked.clock_started_at = now
     locked.due_at = review_due_at(region=locked.region, start=now)
@@ -373,25 +401,24 @@ def application_submit(*, application: Application, user, consent_version: str |
     locked.full_clean()
     locked.save(
         update_fields=[
-            "acceptance_number", "status", "consent_version", "consent_at", "submitted_at",
-            "clock_started_at", "due_at", "wizard_step", "updated_at",
+            "acceptance_number", "status", "submitted_at", "clock_started_at", "due_at", "wizard_step",
+            "updated_at", *extra_fields,
         ]
     )
     ApplicationEvent.objects.create(
         application=locked,
         kind=EventKind.SUBMITTED,
-        actor=user,
+        actor=actor,
         from_status=ApplicationStatus.DRAFT,
         to_status=ApplicationStatus.SUBMITTED,
-        data={"acceptance_number": locked.acceptance_number, "consent_version": consent_version},
+        data={"acceptance_number": locked.acceptance_number, **event_data},
     )
     notification_create(
         event_key=f"application:{locked.pk}:submitted",
         template_key="application_submitted",
         params={"number": locked.acceptance_number},
-        user=user,
+        user=locked.applicant,
     )
-    return locked
 
 
 @transaction.atomic

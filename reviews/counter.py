@@ -36,7 +36,6 @@ from applications.models import (
 )
 from applications.uploads import upload_inspect
 from catalog.models import Disease, MedicalInstitution, Scheme
-from notifications.services import notification_create
 from reviews.selectors import region_ids_for_staff
 
 logger = logging.getLogger(__name__)
@@ -99,7 +98,7 @@ def counter_application_file(
     files: Mapping[str, Sequence],
 ) -> Application:
     """File and submit a walk-in citizen's application; returns the submitted case."""
-    from applications.services import acceptance_number_issue, review_due_at
+    from applications.services import application_submit_for_walk_in
     from portal.services import _person_get_or_create
 
     if not staff.has_perm("reviews.counter_file"):
@@ -127,7 +126,6 @@ def counter_application_file(
 
     person = _person_get_or_create(full_name=full_name.strip(), id_number=id_number, region=region, scheme=scheme)
     applicant = _citizen_account_for_phone(phone)
-    now = timezone.now()
     application = Application(
         applicant=applicant,
         patient=person,
@@ -151,24 +149,4 @@ def counter_application_file(
         for file in slot_files:
             _store_material(application=application, staff=staff, slot=slot, file=file)
 
-    application.acceptance_number = acceptance_number_issue(region=region, now=now)
-    application.status = ApplicationStatus.SUBMITTED
-    application.submitted_at = now
-    application.clock_started_at = now
-    application.due_at = review_due_at(region=region, start=now)
-    application.full_clean()
-    application.save(update_fields=[
-        "acceptance_number", "status", "submitted_at", "clock_started_at", "due_at", "updated_at",
-    ])
-    ApplicationEvent.objects.create(
-        application=application, kind=EventKind.SUBMITTED, actor=staff,
-        from_status=ApplicationStatus.DRAFT, to_status=ApplicationStatus.SUBMITTED,
-        data={"acceptance_number": application.acceptance_number, "entry_channel": EntryChannel.COUNTER},
-    )
-    notification_create(
-        event_key=f"application:{application.pk}:submitted",
-        template_key="application_submitted",
-        params={"number": application.acceptance_number},
-        user=applicant,
-    )
-    return application
+    return application_submit_for_walk_in(application=application, staff=staff)
