@@ -187,3 +187,32 @@ def test_rehash_after_changing_the_hash_key(keys, monkeypatch, probe_model):
     call_command("reencrypt_fields", "--model", "portal.cryptoprobe", "--rehash", stdout=out)
     assert "1 hash(es) recomputed" in out.getvalue()
     assert probe_model.objects.get(secret_hash=crypto.id_number_hash(ID)).pk == person.pk
+
+
+def test_rotation_on_the_real_person_and_application_tables(keys, monkeypatch, db):
+    """The lead's switch (applications.models): Person.id_number and Application.diagnosis."""
+    import io
+
+    from applications.models import Person
+    from applications.selectors import person_find_by_id_number
+    from tests.applications.factories import ApplicationFactory
+
+    old, new = keys
+    if not isinstance(Person._meta.get_field("id_number"), crypto.EncryptedTextField):
+        pytest.skip("Person.id_number is not an encrypted field in this tree")
+    application = ApplicationFactory(diagnosis="2型糖尿病")
+    person = application.patient
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT id_number FROM applications_person WHERE id = %s", [person.pk])
+        (stored,) = cursor.fetchone()
+    assert stored.startswith(crypto.PREFIX) and person.id_number not in stored
+
+    monkeypatch.setenv("FIELD_ENCRYPTION_KEYS", f"{new},{old}")
+    out = io.StringIO()
+    call_command("reencrypt_fields", "--model", "applications.person", "--model", "applications.application", stdout=out)
+    assert "applications.Person.id_number: 1 row(s) re-encrypted" in out.getvalue()
+    assert "applications.Application.diagnosis: 1 row(s) re-encrypted" in out.getvalue()
+    monkeypatch.setenv("FIELD_ENCRYPTION_KEYS", new)
+    assert person_find_by_id_number(id_number=person.id_number).pk == person.pk
+    application.refresh_from_db()
+    assert application.diagnosis == "2型糖尿病"
