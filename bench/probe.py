@@ -25,7 +25,7 @@ import sys
 from pathlib import Path
 
 CSRF_SECRET = "benchcsrfsecret0123456789abcdefg"  # 32 characters: Django accepts it unmasked
-UPLOAD_DRAFTS = 60
+UPLOAD_DRAFTS = 150  # × 20 files each (UPLOAD_MAX_FILES_PER_APPLICATION) per run
 
 
 def _reverse(name: str, *args) -> str | None:
@@ -283,7 +283,7 @@ def _admin_page_size_probe(session_key: str, path: str, cookie: str) -> dict:
 def _prepare_uploads(user) -> dict | None:
     """Drafts for the upload target: each draft takes at most UPLOAD_MAX_FILES files, so the load
     rotates over many (draft, slot) pairs instead of filling one draft and getting refusals."""
-    from applications.models import Application
+    from applications.models import Application, UploadedMaterial
     from catalog.models import RequiredMaterial
 
     if user is None or not _reverse("applications:material_upload", 1):
@@ -303,6 +303,8 @@ def _prepare_uploads(user) -> dict | None:
             disease_id=material.disease_id, status="draft", wizard_step=4,
         )
         existing.append(draft.pk)
+    # Files a previous run uploaded would fill the drafts' 20-file limit: start each run empty.
+    UploadedMaterial.objects.filter(application_id__in=existing).delete()
     return {
         "user": user,
         "paths": [_reverse("applications:material_upload", pk) for pk in existing],

@@ -14,6 +14,7 @@ import datetime as dt
 import json
 import os
 import shlex
+import shutil
 import signal
 import socket
 import subprocess
@@ -182,6 +183,8 @@ def measure_scale(scale: str, args) -> dict:
             print(f"[{scale}] {name:18} {s.throughput:7.1f} req/s  p50 {fmt(s.p50_ms)} ms  p95 {fmt(s.p95_ms)} ms  "
                   f"p99 {fmt(s.p99_ms)} ms  errors {s.errors} {outcome.statuses}", flush=True)
             runs.append((name, outcome, ""))
+    # The uploaded files are bench litter (their rows are cleared by the next probe).
+    shutil.rmtree(env["PRIVATE_MEDIA_ROOT"], ignore_errors=True)
     result["runs"] = runs
     return result
 
