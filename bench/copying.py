@@ -126,10 +126,36 @@ def copy_rows(model: type[models.Model], columns: Sequence[str], rows: Iterable[
     return total
 
 
+def stored_text(model: type[models.Model], name: str):
+    """A function from a Python value to its COPY text for one column: project field types (an
+    encrypted column) go through the field's own conversion, Django's are written as they are.
+    For generators that pre-format their lines."""
+    field = model._meta.get_field(name)
+    if type(field).__module__.startswith("django."):
+        return copy_text
+    return lambda value: copy_text(field.get_db_prep_save(value, connection))
+
+
+def companion_hash(model: type[models.Model], name: str):
+    """For an encrypted column with a lookup-hash companion (``hash_field``): the companion's
+    name and a function computing it, as the field's ``pre_save`` does; else (None, None)."""
+    field = model._meta.get_field(name)
+    hash_field = getattr(field, "hash_field", None)
+    if not hash_field:
+        return None, None
+    from django.utils.module_loading import import_string
+
+    from portal.crypto import lookup_hash
+
+    normalize = import_string(field.hash_normalizer) if getattr(field, "hash_normalizer", None) else None
+    return hash_field, lambda value: lookup_hash(value, normalize=normalize)
+
+
 def _converted(rows, conversions):
     for row in rows:
         if type(row) is str:
-            raise TypeError("pre-formatted rows cannot hold a project field type")
+            yield row  # pre-formatted lines were converted by their maker (see stored_text)
+            continue
         row = list(row)
         for i, field in conversions:
             row[i] = field.get_db_prep_save(row[i], connection)

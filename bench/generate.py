@@ -394,7 +394,7 @@ def generate(*, applications: int, seed: int = 20261122, as_of: dt.datetime | No
     from django.db import connection, transaction
 
     from applications.models import Application, ApplicationEvent, Certification, Person
-    from bench.copying import copy_rows, copy_text, indexes_deferred, reset_sequence
+    from bench.copying import companion_hash, copy_rows, copy_text, indexes_deferred, reset_sequence, stored_text
 
     as_of = (as_of or dt.datetime.now(UTC)).astimezone(UTC)
     rng = random.Random(seed)
@@ -422,6 +422,11 @@ def generate(*, applications: int, seed: int = 20261122, as_of: dt.datetime | No
             next_user += 1
     staff_count = next_user - 1
 
+    # Encrypted at rest when the model says so (portal.crypto): ID numbers with their lookup hash,
+    # diagnoses. Written exactly as the fields' own conversion writes them.
+    id_text = stored_text(Person, "id_number")
+    id_hash_column, id_hash = companion_hash(Person, "id_number")
+    diagnosis_text = stored_text(Application, "diagnosis")
     plan, hot_count = _plan_cases(rng, applications)
     person_rows = []
     identity_rows = []
@@ -435,8 +440,10 @@ def generate(*, applications: int, seed: int = 20261122, as_of: dt.datetime | No
         index = person_index_by_region[region.id]
         person_index_by_region[region.id] += 1
         name = rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(rng.choice((1, 2, 2))))
+        number = id_number_for(index, region.address)
+        hashed = f"\t{id_hash(number)}" if id_hash else ""
         person_rows.append(
-            f"{next_person}\t{name}\t{id_number_for(index, region.address)}\t{region.id}\t{scheme_id}\t{created.isoformat()}"
+            f"{next_person}\t{name}\t{id_text(number)}\t{region.id}\t{scheme_id}\t{created.isoformat()}{hashed}"
         )
         next_person += 1
         return next_person - 1
@@ -524,7 +531,10 @@ def generate(*, applications: int, seed: int = 20261122, as_of: dt.datetime | No
         )
         counts["staff"] = staff_count
         reset_sequence(User)
-        counts["persons"] = copy_rows(Person, ["id", "full_name", "id_number", "region_id", "scheme_id", "created_at"], person_rows)
+        counts["persons"] = copy_rows(
+            Person, ["id", "full_name", "id_number", "region_id", "scheme_id", "created_at", *([id_hash_column] if id_hash_column else [])],
+            person_rows,
+        )
         reset_sequence(Person)
         step("users and persons")
         try:
@@ -545,7 +555,7 @@ def generate(*, applications: int, seed: int = 20261122, as_of: dt.datetime | No
                 yield (
                     f"{app.id}\t{app.kind}\t{_n(app.parent.id if app.parent else None)}\t{_n(app.acceptance)}\t"
                     f"{app.status}\t{app.user}\t{app.patient}\t{app.region.id}\t{app.scheme}\t{disease_id}\t{{}}\t"
-                    f"{copy_text(disease_name + '（门诊诊断明确）') if submitted else ''}\t{_n(institution_id)}\t"
+                    f"{diagnosis_text(disease_name + '（门诊诊断明确）') if submitted else ''}\t{_n(institution_id)}\t"
                     f"{(app.created - dt.timedelta(days=30)).date().isoformat() if submitted else NULL}\t{_n(institution_id)}\t"
                     f"{'2024-01' if submitted else ''}\t{_ts(app.submitted)}\t{5 if submitted else 2}\t{app.channel}\t"
                     f"{_n(app.region.reviewers[0] if app.channel == 'counter' else None)}\t{_n(app.assignee)}\t"

@@ -11,6 +11,7 @@ from django.db import connection
 from applications.id_numbers import is_valid_id_number
 from applications.lifecycle import OPEN_FOR_REVIEW
 from applications.models import Application, ApplicationEvent, Certification, Person
+from applications.selectors import person_find_by_id_number
 from bench.generate import ensure_catalog, generate, id_number_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -110,6 +111,10 @@ def test_people_have_valid_unique_id_numbers(dataset):
     numbers = list(Person.objects.values_list("id_number", flat=True))
     assert len(numbers) == len(set(numbers)) == dataset["persons"]
     assert all(is_valid_id_number(n) for n in numbers)
+    # Stored the way the model stores them (encrypted, with the keyed lookup hash when it has one):
+    # the one lookup the portal allows finds each person.
+    person = Person.objects.order_by("pk").last()
+    assert person_find_by_id_number(id_number=person.id_number).pk == person.pk
 
 
 def test_id_numbers_are_one_to_one():
