@@ -9,7 +9,13 @@ from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
-VAR_DIR = Path(os.environ.get("PORTAL_VAR_DIR", BASE_DIR / "var"))
+def env(name: str, default=""):
+    """An environment variable, where set-but-empty counts as unset (``KEY=`` in an env file)."""
+    value = os.environ.get(name)
+    return default if value is None or not value.strip() else value
+
+
+VAR_DIR = Path(env("PORTAL_VAR_DIR", BASE_DIR / "var"))
 
 
 def env_bool(name: str, default: bool = False) -> bool:
@@ -20,7 +26,7 @@ def env_bool(name: str, default: bool = False) -> bool:
 
 
 def env_list(name: str, default: str = "") -> list[str]:
-    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+    return [item.strip() for item in env(name, default).split(",") if item.strip()]
 
 
 DEBUG = env_bool("DEBUG", default=False)
@@ -99,20 +105,20 @@ VAR_DIR.mkdir(parents=True, exist_ok=True)
 DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'portal.sqlite3'}",
-        conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "0")),
+        conn_max_age=int(env("DB_CONN_MAX_AGE", "0")),
     )
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "portal.User"
 
 # --- Cache and Celery ---------------------------------------------------------------------
-REDIS_URL = os.environ.get("REDIS_URL", "")
+REDIS_URL = env("REDIS_URL", "")
 if REDIS_URL:
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
-            "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "portal"),
+            "KEY_PREFIX": env("CACHE_KEY_PREFIX", "portal"),
             # A cache that hangs must not hang a citizen's request.
             "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
         }
@@ -121,9 +127,9 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 # Celery: with no broker configured every task runs in-process (the embedded default).
-CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", REDIS_URL) or "memory://"
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", REDIS_URL) or "memory://"
 CELERY_RESULT_BACKEND = None
-CELERY_TASK_ALWAYS_EAGER = not bool(os.environ.get("CELERY_BROKER_URL", REDIS_URL))
+CELERY_TASK_ALWAYS_EAGER = not bool(env("CELERY_BROKER_URL", REDIS_URL))
 CELERY_TASK_EAGER_PROPAGATES = False
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -135,41 +141,41 @@ CELERY_TIMEZONE = "Asia/Shanghai"
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_BROKER_TRANSPORT_OPTIONS = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2}
 # --- Notifications (notifications/README.md; every variable is in .env.example) -------------
-SMS_GATEWAY = os.environ.get("SMS_GATEWAY", "dev")  # dev | aliyun | tencent | a dotted class path
-SMS_FAILOVER_GATEWAY = os.environ.get("SMS_FAILOVER_GATEWAY", "")  # tried only when the first surely did not send
+SMS_GATEWAY = env("SMS_GATEWAY", "dev")  # dev | aliyun | tencent | a dotted class path
+SMS_FAILOVER_GATEWAY = env("SMS_FAILOVER_GATEWAY", "")  # tried only when the first surely did not send
 NOTIFICATIONS = {
-    "MAX_ATTEMPTS": int(os.environ.get("NOTIFICATIONS_MAX_ATTEMPTS", "5")),
-    "RETRY_BASE_SECONDS": int(os.environ.get("NOTIFICATIONS_RETRY_BASE_SECONDS", "30")),
-    "SMS_PER_NUMBER_PER_DAY": int(os.environ.get("NOTIFICATIONS_SMS_PER_NUMBER_PER_DAY", "10")),
-    "LOGIN_CODE_INTERVAL_SECONDS": int(os.environ.get("NOTIFICATIONS_LOGIN_CODE_INTERVAL_SECONDS", "60")),
-    "LOGIN_CODES_PER_NUMBER_PER_DAY": int(os.environ.get("NOTIFICATIONS_LOGIN_CODES_PER_NUMBER_PER_DAY", "10")),
-    "QUIET_HOURS": os.environ.get("NOTIFICATIONS_QUIET_HOURS", "21-8"),  # local hours, end exclusive
-    "SWEEP_SECONDS": int(os.environ.get("NOTIFICATIONS_SWEEP_SECONDS", "60")),
-    "SWEEP_PENDING_GRACE_SECONDS": int(os.environ.get("NOTIFICATIONS_SWEEP_PENDING_GRACE_SECONDS", "60")),
+    "MAX_ATTEMPTS": int(env("NOTIFICATIONS_MAX_ATTEMPTS", "5")),
+    "RETRY_BASE_SECONDS": int(env("NOTIFICATIONS_RETRY_BASE_SECONDS", "30")),
+    "SMS_PER_NUMBER_PER_DAY": int(env("NOTIFICATIONS_SMS_PER_NUMBER_PER_DAY", "10")),
+    "LOGIN_CODE_INTERVAL_SECONDS": int(env("NOTIFICATIONS_LOGIN_CODE_INTERVAL_SECONDS", "60")),
+    "LOGIN_CODES_PER_NUMBER_PER_DAY": int(env("NOTIFICATIONS_LOGIN_CODES_PER_NUMBER_PER_DAY", "10")),
+    "QUIET_HOURS": env("NOTIFICATIONS_QUIET_HOURS", "21-8"),  # local hours, end exclusive
+    "SWEEP_SECONDS": int(env("NOTIFICATIONS_SWEEP_SECONDS", "60")),
+    "SWEEP_PENDING_GRACE_SECONDS": int(env("NOTIFICATIONS_SWEEP_PENDING_GRACE_SECONDS", "60")),
     # Longer than CELERY_TASK_TIME_LIMIT: a row "sending" for longer has no live worker behind it.
-    "SENDING_STUCK_AFTER_SECONDS": int(os.environ.get("NOTIFICATIONS_SENDING_STUCK_AFTER_SECONDS", "600")),
+    "SENDING_STUCK_AFTER_SECONDS": int(env("NOTIFICATIONS_SENDING_STUCK_AFTER_SECONDS", "600")),
 }
 ALIYUN_SMS = {
-    "ACCESS_KEY_ID": os.environ.get("ALIYUN_SMS_ACCESS_KEY_ID", ""),
-    "ACCESS_KEY_SECRET": os.environ.get("ALIYUN_SMS_ACCESS_KEY_SECRET", ""),
-    "SIGN_NAME": os.environ.get("ALIYUN_SMS_SIGN_NAME", ""),
-    "TEMPLATES": os.environ.get("ALIYUN_SMS_TEMPLATES", ""),  # template_key:SMS_123,template_key:SMS_456
-    "ENDPOINT": os.environ.get("ALIYUN_SMS_ENDPOINT", "dysmsapi.aliyuncs.com"),
-    "PROTOCOL": os.environ.get("ALIYUN_SMS_PROTOCOL", "https"),
-    "TIMEOUT_SECONDS": float(os.environ.get("ALIYUN_SMS_TIMEOUT_SECONDS", "10")),
+    "ACCESS_KEY_ID": env("ALIYUN_SMS_ACCESS_KEY_ID", ""),
+    "ACCESS_KEY_SECRET": env("ALIYUN_SMS_ACCESS_KEY_SECRET", ""),
+    "SIGN_NAME": env("ALIYUN_SMS_SIGN_NAME", ""),
+    "TEMPLATES": env("ALIYUN_SMS_TEMPLATES", ""),  # template_key:SMS_123,template_key:SMS_456
+    "ENDPOINT": env("ALIYUN_SMS_ENDPOINT", "dysmsapi.aliyuncs.com"),
+    "PROTOCOL": env("ALIYUN_SMS_PROTOCOL", "https"),
+    "TIMEOUT_SECONDS": float(env("ALIYUN_SMS_TIMEOUT_SECONDS", "10")),
 }
 TENCENT_SMS = {
-    "SECRET_ID": os.environ.get("TENCENT_SMS_SECRET_ID", ""),
-    "SECRET_KEY": os.environ.get("TENCENT_SMS_SECRET_KEY", ""),
-    "SDK_APP_ID": os.environ.get("TENCENT_SMS_SDK_APP_ID", ""),
-    "SIGN_NAME": os.environ.get("TENCENT_SMS_SIGN_NAME", ""),
-    "TEMPLATES": os.environ.get("TENCENT_SMS_TEMPLATES", ""),  # template_key:123456,template_key:123457
-    "REGION": os.environ.get("TENCENT_SMS_REGION", "ap-guangzhou"),
-    "ENDPOINT": os.environ.get("TENCENT_SMS_ENDPOINT", "sms.tencentcloudapi.com"),
-    "PROTOCOL": os.environ.get("TENCENT_SMS_PROTOCOL", "https"),
-    "TIMEOUT_SECONDS": int(os.environ.get("TENCENT_SMS_TIMEOUT_SECONDS", "10")),
+    "SECRET_ID": env("TENCENT_SMS_SECRET_ID", ""),
+    "SECRET_KEY": env("TENCENT_SMS_SECRET_KEY", ""),
+    "SDK_APP_ID": env("TENCENT_SMS_SDK_APP_ID", ""),
+    "SIGN_NAME": env("TENCENT_SMS_SIGN_NAME", ""),
+    "TEMPLATES": env("TENCENT_SMS_TEMPLATES", ""),  # template_key:123456,template_key:123457
+    "REGION": env("TENCENT_SMS_REGION", "ap-guangzhou"),
+    "ENDPOINT": env("TENCENT_SMS_ENDPOINT", "sms.tencentcloudapi.com"),
+    "PROTOCOL": env("TENCENT_SMS_PROTOCOL", "https"),
+    "TIMEOUT_SECONDS": int(env("TENCENT_SMS_TIMEOUT_SECONDS", "10")),
     # Delivery receipts lag: before this long after an attempt, "no receipt" proves nothing.
-    "RECEIPT_WAIT_SECONDS": int(os.environ.get("TENCENT_SMS_RECEIPT_WAIT_SECONDS", "600")),
+    "RECEIPT_WAIT_SECONDS": int(env("TENCENT_SMS_RECEIPT_WAIT_SECONDS", "600")),
 }
 
 # The periodic schedule, in one place. Each app adds one entry: a name, its task, and when.
@@ -193,17 +199,17 @@ CELERY_BEAT_SCHEDULE: dict = {
 # --- Storage ------------------------------------------------------------------------------
 # Uploaded medical records are private: they are never served from a public URL, only through
 # access-checked views (local disk) or short-lived presigned URLs (S3).
-STORAGE_BACKEND = os.environ.get("STORAGE_BACKEND", "local")
-PRIVATE_MEDIA_ROOT = Path(os.environ.get("PRIVATE_MEDIA_ROOT", VAR_DIR / "private"))
+STORAGE_BACKEND = env("STORAGE_BACKEND", "local")
+PRIVATE_MEDIA_ROOT = Path(env("PRIVATE_MEDIA_ROOT", VAR_DIR / "private"))
 if STORAGE_BACKEND == "s3":
     _default_storage = {
         "BACKEND": "storages.backends.s3.S3Storage",
         "OPTIONS": {
-            "bucket_name": os.environ.get("S3_BUCKET", "portal-private"),
+            "bucket_name": env("S3_BUCKET", "portal-private"),
             "endpoint_url": os.environ.get("S3_ENDPOINT_URL") or None,
             "access_key": os.environ.get("S3_ACCESS_KEY_ID"),
             "secret_key": os.environ.get("S3_SECRET_ACCESS_KEY"),
-            "region_name": os.environ.get("S3_REGION", "us-east-1"),
+            "region_name": env("S3_REGION", "us-east-1"),
             "default_acl": "private",
             "querystring_auth": True,
             "querystring_expire": 300,
@@ -227,16 +233,16 @@ STORAGES = {
     },
 }
 STATIC_URL = "/static/"
-STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", VAR_DIR / "staticfiles"))
+STATIC_ROOT = Path(env("STATIC_ROOT", VAR_DIR / "staticfiles"))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 # Citizen uploads (applications.uploads): per file, per case, and a pixel cap against image bombs.
-UPLOAD_MAX_BYTES = int(os.environ.get("UPLOAD_MAX_BYTES", str(10 * 1024 * 1024)))
-UPLOAD_MAX_FILES_PER_APPLICATION = int(os.environ.get("UPLOAD_MAX_FILES_PER_APPLICATION", "20"))
-UPLOAD_MAX_PIXELS = int(os.environ.get("UPLOAD_MAX_PIXELS", "50000000"))
+UPLOAD_MAX_BYTES = int(env("UPLOAD_MAX_BYTES", str(10 * 1024 * 1024)))
+UPLOAD_MAX_FILES_PER_APPLICATION = int(env("UPLOAD_MAX_FILES_PER_APPLICATION", "20"))
+UPLOAD_MAX_PIXELS = int(env("UPLOAD_MAX_PIXELS", "50000000"))
 # Below this sharpness score (Laplacian variance) a photo gets "照片可能不清晰，建议重新拍摄".
-UPLOAD_BLUR_THRESHOLD = float(os.environ.get("UPLOAD_BLUR_THRESHOLD", "40"))
+UPLOAD_BLUR_THRESHOLD = float(env("UPLOAD_BLUR_THRESHOLD", "40"))
 # Re-queues image processing that a lost task or a broker outage left behind.
 CELERY_BEAT_SCHEDULE["applications-material-sweep"] = {
     "task": "applications.tasks.material_process_sweep",
@@ -244,8 +250,8 @@ CELERY_BEAT_SCHEDULE["applications-material-sweep"] = {
     "options": {"expires": 600},
 }
 # Public lookup /track/: attempts per client IP per window.
-TRACK_RATE_LIMIT = int(os.environ.get("TRACK_RATE_LIMIT", "10"))
-TRACK_RATE_WINDOW_SECONDS = int(os.environ.get("TRACK_RATE_WINDOW_SECONDS", "600"))
+TRACK_RATE_LIMIT = int(env("TRACK_RATE_LIMIT", "10"))
+TRACK_RATE_WINDOW_SECONDS = int(env("TRACK_RATE_WINDOW_SECONDS", "600"))
 
 # --- Auth ---------------------------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [
@@ -261,16 +267,16 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_AGE = int(os.environ.get("SESSION_COOKIE_AGE", str(60 * 60 * 8)))
+SESSION_COOKIE_AGE = int(env("SESSION_COOKIE_AGE", str(60 * 60 * 8)))
 # --- Staff security (reviews.security): second factor, lockout, idle timeout ----------------
 # Staff must enrol an authenticator app (TOTP) and enter its code at the admin login. Off only in
 # the embedded default (`make run`) so a newcomer can try the demo queue at once; demo staff can
 # still enrol. STAFF_MFA_REQUIRED=1 turns it on there too.
 STAFF_MFA_REQUIRED = env_bool("STAFF_MFA_REQUIRED", default=not EMBEDDED)
-STAFF_LOGIN_MAX_FAILURES = int(os.environ.get("STAFF_LOGIN_MAX_FAILURES", "5"))
-STAFF_LOGIN_LOCKOUT_SECONDS = int(os.environ.get("STAFF_LOGIN_LOCKOUT_SECONDS", str(15 * 60)))
-STAFF_IDLE_TIMEOUT_SECONDS = int(os.environ.get("STAFF_IDLE_TIMEOUT_SECONDS", str(30 * 60)))
-MFA_TOTP_ISSUER = os.environ.get("MFA_TOTP_ISSUER", "门特服务")
+STAFF_LOGIN_MAX_FAILURES = int(env("STAFF_LOGIN_MAX_FAILURES", "5"))
+STAFF_LOGIN_LOCKOUT_SECONDS = int(env("STAFF_LOGIN_LOCKOUT_SECONDS", str(15 * 60)))
+STAFF_IDLE_TIMEOUT_SECONDS = int(env("STAFF_IDLE_TIMEOUT_SECONDS", str(30 * 60)))
+MFA_TOTP_ISSUER = env("MFA_TOTP_ISSUER", "门特服务")
 MIDDLEWARE += ["reviews.security.StaffSecurityMiddleware"]
 # Each organisation's supervisors get the list of overdue cases every workday morning.
 CELERY_BEAT_SCHEDULE["reviews-overdue-digest"] = {
@@ -311,7 +317,7 @@ ACCOUNT_RATE_LIMITS = {
 MIDDLEWARE += ["portal.rate_limits.RateLimitedMiddleware"]
 # Real-name check (人脸识别): a dotted path to a portal.identity_providers.IdentityProvider.
 # The development provider passes everyone, so it refuses to work outside development.
-IDENTITY_PROVIDER = os.environ.get("IDENTITY_PROVIDER", "portal.identity_providers.DevelopmentFaceCheck")
+IDENTITY_PROVIDER = env("IDENTITY_PROVIDER", "portal.identity_providers.DevelopmentFaceCheck")
 IDENTITY_DEV_PROVIDER_ALLOWED = env_bool("IDENTITY_DEV_PROVIDER_ALLOWED", default=EMBEDDED or DEBUG)
 
 # --- i18n ---------------------------------------------------------------------------------
@@ -323,13 +329,13 @@ USE_I18N = True
 USE_TZ = True
 
 # --- Health -------------------------------------------------------------------------------
-HEALTHZ_TIMEOUT_SECONDS = float(os.environ.get("HEALTHZ_TIMEOUT_SECONDS", "2"))
+HEALTHZ_TIMEOUT_SECONDS = float(env("HEALTHZ_TIMEOUT_SECONDS", "2"))
 
 # --- Logging ------------------------------------------------------------------------------
-LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
+LOG_LEVEL = env("LOG_LEVEL", "INFO")
 # JSON lines (LOG_FORMAT=plain for a human at a terminal). Both filters sit on the handler so
 # records from every logger are tagged with the request id and have ID numbers redacted.
-LOG_FORMAT = os.environ.get("LOG_FORMAT", "json")
+LOG_FORMAT = env("LOG_FORMAT", "json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -354,7 +360,7 @@ LOGGING = {
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 # --- HTTP hardening (portal/middleware.py), the same in every environment ------------------
-ADMIN_URL = os.environ.get("ADMIN_URL", "admin/")
+ADMIN_URL = env("ADMIN_URL", "admin/")
 # Old keys still accepted for signatures while a SECRET_KEY rotation rolls out (docs/OPERATIONS.md).
 SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS")
 # Paths whose pages show personal data: never stored by a browser or proxy cache. Signed-in
@@ -385,7 +391,7 @@ STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 # --- Retention ----------------------------------------------------------------------------
 # Withdrawn and rejected cases lose their files and personal data after this many days
 # (applications/retention.py); never below 183 so audit records last at least six months.
-RETENTION_DAYS = int(os.environ.get("RETENTION_DAYS", "365"))
+RETENTION_DAYS = int(env("RETENTION_DAYS", "365"))
 CELERY_BEAT_SCHEDULE["applications-retention-purge"] = {
     "task": "applications.tasks.retention_purge",
     "schedule": crontab(hour=3, minute=30),
