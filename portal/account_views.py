@@ -63,6 +63,7 @@ def me_home(request: HttpRequest) -> HttpResponse:
         {
             "identity": _identity_view_model(identity),
             "phone": phone_mask(request.user.phone),
+            "has_password": request.user.has_usable_password(),
             "members": [
                 {"name": mask_name(m.person.full_name), "relationship": m.get_relationship_display()} for m in members
             ],

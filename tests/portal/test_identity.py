@@ -53,6 +53,8 @@ def test_identity_flow_over_http(client, region, scheme):
     assert (person.region, person.scheme) == (region, scheme)
     me = client.get(reverse("me:home")).content.decode()
     assert "已认证" in me and "王**" in me and ID not in me
+    assert reverse("account_change_phone") in me and reverse("applications:list") in me
+    assert user.phone[-4:] in me and user.phone not in me  # masked: 139****1234
 
     # Verified identities are not editable online.
     page = client.get(reverse("me:identity")).content.decode()
