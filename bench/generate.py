@@ -518,173 +518,171 @@ def generate(*, applications: int, seed: int = 20261122, as_of: dt.datetime | No
         # tests/bench verifies every reference afterwards.
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL session_replication_role = replica")
-        deferred = indexes_deferred(
+        with indexes_deferred(
             Application._meta.db_table, ApplicationEvent._meta.db_table, Certification._meta.db_table,
             Person._meta.db_table, User._meta.db_table, "applications_uploadedmaterial", "notifications_notification",
-        )
-        deferred.__enter__()
-        counts["users"] = copy_rows(
-            User,
-            ["id", "password", "last_login", "is_superuser", "username", "first_name", "last_name", "email", "is_staff",
-             "is_active", "date_joined", "phone", "phone_verified"],
-            user_rows,
-        )
-        counts["staff"] = staff_count
-        reset_sequence(User)
-        counts["persons"] = copy_rows(
-            Person, ["id", "full_name", "id_number", "region_id", "scheme_id", "created_at", *([id_hash_column] if id_hash_column else [])],
-            person_rows,
-        )
-        reset_sequence(Person)
-        step("users and persons")
-        try:
-            Identity = django_apps.get_model("portal", "Identity")
-            counts["identities"] = copy_rows(Identity, ["user_id", "person_id", "verified_at", "provider", "provider_reference", "created_at"], identity_rows)
-            HouseholdMember = django_apps.get_model("portal", "HouseholdMember")
-            counts["household_members"] = copy_rows(HouseholdMember, ["account_id", "person_id", "relationship", "proof_kind", "created_at"], household_rows)
-        except LookupError:
-            pass
+        ):
+            counts["users"] = copy_rows(
+                User,
+                ["id", "password", "last_login", "is_superuser", "username", "first_name", "last_name", "email", "is_staff",
+                 "is_active", "date_joined", "phone", "phone_verified"],
+                user_rows,
+            )
+            counts["staff"] = staff_count
+            reset_sequence(User)
+            counts["persons"] = copy_rows(
+                Person, ["id", "full_name", "id_number", "region_id", "scheme_id", "created_at", *([id_hash_column] if id_hash_column else [])],
+                person_rows,
+            )
+            reset_sequence(Person)
+            step("users and persons")
+            try:
+                Identity = django_apps.get_model("portal", "Identity")
+                counts["identities"] = copy_rows(Identity, ["user_id", "person_id", "verified_at", "provider", "provider_reference", "created_at"], identity_rows)
+                HouseholdMember = django_apps.get_model("portal", "HouseholdMember")
+                counts["household_members"] = copy_rows(HouseholdMember, ["account_id", "person_id", "relationship", "proof_kind", "created_at"], household_rows)
+            except LookupError:
+                pass
 
-        def application_rows():
-            for app in apps:
-                disease_id, _, disease_name, _, _ = app.disease
-                submitted = app.submitted is not None
-                institution_id = app.institution[0]
-                updated = app.decided or app.resubmitted_at or app.supplement_at or app.submitted or app.created
-                clock = app.clock if app.status != "supplement_requested" else None
-                yield (
-                    f"{app.id}\t{app.kind}\t{_n(app.parent.id if app.parent else None)}\t{_n(app.acceptance)}\t"
-                    f"{app.status}\t{app.user}\t{app.patient}\t{app.region.id}\t{app.scheme}\t{disease_id}\t{{}}\t"
-                    f"{diagnosis_text(disease_name + '（门诊诊断明确）') if submitted else ''}\t{_n(institution_id)}\t"
-                    f"{(app.created - dt.timedelta(days=30)).date().isoformat() if submitted else NULL}\t{_n(institution_id)}\t"
-                    f"{'2024-01' if submitted else ''}\t{_ts(app.submitted)}\t{5 if submitted else 2}\t{app.channel}\t"
-                    f"{_n(app.region.reviewers[0] if app.channel == 'counter' else None)}\t{_n(app.assignee)}\t"
-                    f"{app.created.isoformat()}\t{updated.isoformat()}\t{_ts(app.submitted)}\t{_ts(clock)}\t"
-                    f"{_ts(app.due)}\t{_ts(app.decided)}"
-                )
-
-        counts["applications"] = copy_rows(
-            Application,
-            ["id", "kind", "parent_id", "acceptance_number", "status", "applicant_id", "patient_id", "region_id", "scheme_id",
-             "disease_id", "self_check", "diagnosis", "diagnosing_institution_id", "diagnosis_date",
-             "designated_institution_id", "consent_version", "consent_at", "wizard_step", "entry_channel", "entered_by_id",
-             "assignee_id", "created_at", "updated_at", "submitted_at", "clock_started_at", "due_at", "decided_at"],
-            application_rows(),
-        )
-        reset_sequence(Application)
-        step("applications")
-
-        def event_rows():
-            for app in apps:
-                reviewer = app.assignee or rng.choice(app.region.reviewers)
-                for kind, actor, from_status, to_status, data, visible, at in _events(app, rng, app.user, reviewer, as_of):
-                    # Pre-formatted: four million rows at 1M cases (see copying.copy_rows).
+            def application_rows():
+                for app in apps:
+                    disease_id, _, disease_name, _, _ = app.disease
+                    submitted = app.submitted is not None
+                    institution_id = app.institution[0]
+                    updated = app.decided or app.resubmitted_at or app.supplement_at or app.submitted or app.created
+                    clock = app.clock if app.status != "supplement_requested" else None
                     yield (
-                        f"{app.id}\t{kind}\t{actor or NULL}\t{from_status}\t{to_status}\t"
-                        f"{copy_text(data) if data else '{}'}\t{'t' if visible else 'f'}\t{at.isoformat()}"
+                        f"{app.id}\t{app.kind}\t{_n(app.parent.id if app.parent else None)}\t{_n(app.acceptance)}\t"
+                        f"{app.status}\t{app.user}\t{app.patient}\t{app.region.id}\t{app.scheme}\t{disease_id}\t{{}}\t"
+                        f"{diagnosis_text(disease_name + '（门诊诊断明确）') if submitted else ''}\t{_n(institution_id)}\t"
+                        f"{(app.created - dt.timedelta(days=30)).date().isoformat() if submitted else NULL}\t{_n(institution_id)}\t"
+                        f"{'2024-01' if submitted else ''}\t{_ts(app.submitted)}\t{5 if submitted else 2}\t{app.channel}\t"
+                        f"{_n(app.region.reviewers[0] if app.channel == 'counter' else None)}\t{_n(app.assignee)}\t"
+                        f"{app.created.isoformat()}\t{updated.isoformat()}\t{_ts(app.submitted)}\t{_ts(clock)}\t"
+                        f"{_ts(app.due)}\t{_ts(app.decided)}"
                     )
 
-        counts["events"] = copy_rows(
-            ApplicationEvent,
-            ["application_id", "kind", "actor_id", "from_status", "to_status", "data", "visible_to_citizen", "created_at"],
-            event_rows(),
-        )
-        step("events")
+            counts["applications"] = copy_rows(
+                Application,
+                ["id", "kind", "parent_id", "acceptance_number", "status", "applicant_id", "patient_id", "region_id", "scheme_id",
+                 "disease_id", "self_check", "diagnosis", "diagnosing_institution_id", "diagnosis_date",
+                 "designated_institution_id", "consent_version", "consent_at", "wizard_step", "entry_channel", "entered_by_id",
+                 "assignee_id", "created_at", "updated_at", "submitted_at", "clock_started_at", "due_at", "decided_at"],
+                application_rows(),
+            )
+            reset_sequence(Application)
+            step("applications")
 
-        def certification_rows():
-            as_of_date = as_of.date()
-            for app in apps:
-                if app.status != "approved":
-                    continue
-                disease_id, code, name, rule, months = app.disease
-                begin = (app.decided + dt.timedelta(hours=8)).date()
-                if rule == "months" and months:
-                    year, month = divmod(begin.month - 1 + months, 12)
-                    end = dt.date(begin.year + year, month + 1, min(begin.day, 28))
-                elif rule == "year_end":
-                    end = dt.date(begin.year, 12, 31)
-                else:
-                    end = None
-                yield (
-                    app.patient, app.id, app.region.id, app.scheme, disease_id, code, name, app.institution[1],
-                    app.institution[0], begin, end, "active" if end is None or end >= as_of_date else "expired", app.decided,
-                )
-
-        counts["certifications"] = copy_rows(
-            Certification,
-            ["person_id", "application_id", "region_id", "scheme_id", "disease_id", "opsp_dise_code", "opsp_dise_name",
-             "ide_fixmedins_name", "designated_institution_id", "begndate", "enddate", "status", "created_at"],
-            certification_rows(),
-        )
-        step("certifications")
-
-        try:
-            Material = django_apps.get_model("applications", "UploadedMaterial")
-        except LookupError:
-            Material = None
-        if Material is not None:
-            def material_rows():
+            def event_rows():
                 for app in apps:
-                    if app.submitted is None:
-                        continue
-                    slots = app.region.material_slots.get(app.disease[0]) or ["diagnosis_certificate", "medical_record"]
-                    decided = app.status in ("approved", "rejected")
-                    verdict = "accepted" if decided else "pending"
-                    verdict_by = app.assignee or NULL if decided else NULL
-                    verdict_at = app.decided.isoformat() if decided else NULL
-                    uploaded = (app.submitted - dt.timedelta(minutes=3)).isoformat()
-                    for slot in slots[:3]:
-                        token = hashlib.sha256(f"{seed}:{app.id}:{slot}".encode()).hexdigest()
+                    reviewer = app.assignee or rng.choice(app.region.reviewers)
+                    for kind, actor, from_status, to_status, data, visible, at in _events(app, rng, app.user, reviewer, as_of):
+                        # Pre-formatted: four million rows at 1M cases (see copying.copy_rows).
                         yield (
-                            f"{app.id}\t{copy_text(slot)}\tmaterials/{token[:2]}/{token[2:34]}.jpg\tIMG_{app.id % 10000:04d}.jpg\t"
-                            f"image/jpeg\t{200_000 + int(token[:5], 16) % 1_500_000}\t{token}\t"
-                            f"materials/{token[:2]}/{token[2:34]}_thumb.jpg\t120.0\tt\t\t{verdict}\t\t{verdict_by}\t"
-                            f"{verdict_at}\tf\t{NULL}\t{app.user}\t{uploaded}"
+                            f"{app.id}\t{kind}\t{actor or NULL}\t{from_status}\t{to_status}\t"
+                            f"{copy_text(data) if data else '{}'}\t{'t' if visible else 'f'}\t{at.isoformat()}"
                         )
 
-            counts["materials"] = copy_rows(
-                Material,
-                ["application_id", "slot", "file", "original_name", "content_type", "size", "sha256", "thumbnail",
-                 "sharpness", "processed", "processing_error", "verdict", "verdict_note", "verdict_by_id", "verdict_at",
-                 "flagged_for_supplement", "superseded_at", "uploaded_by_id", "created_at"],
-                material_rows(),
+            counts["events"] = copy_rows(
+                ApplicationEvent,
+                ["application_id", "kind", "actor_id", "from_status", "to_status", "data", "visible_to_citizen", "created_at"],
+                event_rows(),
             )
-            step("materials")
+            step("events")
 
-        try:
-            Counter = django_apps.get_model("applications", "AcceptanceCounter")
-            counts["acceptance_counters"] = copy_rows(
-                Counter, ["region_id", "day", "last"], ((region_id, day, last) for (region_id, day), last in per_day.items())
-            )
-        except LookupError:
-            pass
-
-        try:
-            Notification = django_apps.get_model("notifications", "Notification")
-        except LookupError:
-            Notification = None
-        if Notification is not None:
-            def notification_rows():
+            def certification_rows():
+                as_of_date = as_of.date()
                 for app in apps:
-                    if app.decided is None:
+                    if app.status != "approved":
                         continue
-                    # Read a day later, except for the last month's (unread badges exist).
-                    read = app.decided + dt.timedelta(days=1) if app.decided < as_of - dt.timedelta(days=30) else None
-                    at = app.decided.isoformat()
+                    disease_id, code, name, rule, months = app.disease
+                    begin = (app.decided + dt.timedelta(hours=8)).date()
+                    if rule == "months" and months:
+                        year, month = divmod(begin.month - 1 + months, 12)
+                        end = dt.date(begin.year + year, month + 1, min(begin.day, 28))
+                    elif rule == "year_end":
+                        end = dt.date(begin.year, 12, 31)
+                    else:
+                        end = None
                     yield (
-                        f"application:{app.id}:{app.status}\tinbox\t{app.user}\t{app.user}\tapplication_{app.status}\t"
-                        f'{{"acceptance_number":"{app.acceptance}"}}\tt\tsent\t1\t\t\t\t{NULL}\t{at}\t{at}\t{at}\t'
-                        f"{read.isoformat() if read else NULL}"
+                        app.patient, app.id, app.region.id, app.scheme, disease_id, code, name, app.institution[1],
+                        app.institution[0], begin, end, "active" if end is None or end >= as_of_date else "expired", app.decided,
                     )
 
-            counts["notifications"] = copy_rows(
-                Notification,
-                ["event_key", "channel", "recipient", "user_id", "template_key", "params", "urgent", "status", "attempts",
-                 "last_error", "provider", "provider_message_id", "not_before", "created_at", "claimed_at", "sent_at", "read_at"],
-                notification_rows(),
+            counts["certifications"] = copy_rows(
+                Certification,
+                ["person_id", "application_id", "region_id", "scheme_id", "disease_id", "opsp_dise_code", "opsp_dise_name",
+                 "ide_fixmedins_name", "designated_institution_id", "begndate", "enddate", "status", "created_at"],
+                certification_rows(),
             )
-            step("notifications")
-        deferred.__exit__(None, None, None)
+            step("certifications")
+
+            try:
+                Material = django_apps.get_model("applications", "UploadedMaterial")
+            except LookupError:
+                Material = None
+            if Material is not None:
+                def material_rows():
+                    for app in apps:
+                        if app.submitted is None:
+                            continue
+                        slots = app.region.material_slots.get(app.disease[0]) or ["diagnosis_certificate", "medical_record"]
+                        decided = app.status in ("approved", "rejected")
+                        verdict = "accepted" if decided else "pending"
+                        verdict_by = app.assignee or NULL if decided else NULL
+                        verdict_at = app.decided.isoformat() if decided else NULL
+                        uploaded = (app.submitted - dt.timedelta(minutes=3)).isoformat()
+                        for slot in slots[:3]:
+                            token = hashlib.sha256(f"{seed}:{app.id}:{slot}".encode()).hexdigest()
+                            yield (
+                                f"{app.id}\t{copy_text(slot)}\tmaterials/{token[:2]}/{token[2:34]}.jpg\tIMG_{app.id % 10000:04d}.jpg\t"
+                                f"image/jpeg\t{200_000 + int(token[:5], 16) % 1_500_000}\t{token}\t"
+                                f"materials/{token[:2]}/{token[2:34]}_thumb.jpg\t120.0\tt\t\t{verdict}\t\t{verdict_by}\t"
+                                f"{verdict_at}\tf\t{NULL}\t{app.user}\t{uploaded}"
+                            )
+
+                counts["materials"] = copy_rows(
+                    Material,
+                    ["application_id", "slot", "file", "original_name", "content_type", "size", "sha256", "thumbnail",
+                     "sharpness", "processed", "processing_error", "verdict", "verdict_note", "verdict_by_id", "verdict_at",
+                     "flagged_for_supplement", "superseded_at", "uploaded_by_id", "created_at"],
+                    material_rows(),
+                )
+                step("materials")
+
+            try:
+                Counter = django_apps.get_model("applications", "AcceptanceCounter")
+                counts["acceptance_counters"] = copy_rows(
+                    Counter, ["region_id", "day", "last"], ((region_id, day, last) for (region_id, day), last in per_day.items())
+                )
+            except LookupError:
+                pass
+
+            try:
+                Notification = django_apps.get_model("notifications", "Notification")
+            except LookupError:
+                Notification = None
+            if Notification is not None:
+                def notification_rows():
+                    for app in apps:
+                        if app.decided is None:
+                            continue
+                        # Read a day later, except for the last month's (unread badges exist).
+                        read = app.decided + dt.timedelta(days=1) if app.decided < as_of - dt.timedelta(days=30) else None
+                        at = app.decided.isoformat()
+                        yield (
+                            f"application:{app.id}:{app.status}\tinbox\t{app.user}\t{app.user}\tapplication_{app.status}\t"
+                            f'{{"acceptance_number":"{app.acceptance}"}}\tt\tsent\t1\t\t\t\t{NULL}\t{at}\t{at}\t{at}\t'
+                            f"{read.isoformat() if read else NULL}"
+                        )
+
+                counts["notifications"] = copy_rows(
+                    Notification,
+                    ["event_key", "channel", "recipient", "user_id", "template_key", "params", "urgent", "status", "attempts",
+                     "last_error", "provider", "provider_message_id", "not_before", "created_at", "claimed_at", "sent_at", "read_at"],
+                    notification_rows(),
+                )
+                step("notifications")
         step("indexes rebuilt")
     counts["hot_accounts"] = hot_count
     return counts
