@@ -93,10 +93,9 @@ class AccountAdapter(DefaultAccountAdapter):
         return user.phone, user.phone_verified
 
     def set_phone_verified(self, user, phone: str) -> None:
-        if user.phone != phone_normalize(phone):
-            return  # the number changed meanwhile: the code proved an old number
-        user.phone_verified = True
-        user.save(update_fields=["phone_verified"])
+        # The code proved this number belongs to the user: at signup and login it is the number
+        # on file; when changing numbers it is the new one, which becomes the login from now on.
+        self.set_phone(user, phone, True)
 
     def get_user_by_phone(self, phone: str):
         normalized = phone_normalize(phone)

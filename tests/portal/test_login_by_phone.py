@@ -289,3 +289,23 @@ def test_login_page_in_english(client):
     client.post(reverse("set_language"), {"language": "en", "next": "/"})
     html = client.get(reverse("account_login")).content.decode()
     assert "Get code" in html and "Sign up with your mobile number" in html
+
+
+@pytest.mark.django_db
+def test_change_phone_number_with_a_code_to_the_new_number(client, post, time_machine):
+    time_machine.move_to("2026-11-22 09:00:00+08:00", tick=False)
+    user = UserFactory(phone=PHONE)
+    client.force_login(user)
+    response = post(reverse("account_change_phone"), {"phone": "139 0000 1111"})
+    assert response.status_code == 302
+    user.refresh_from_db()
+    assert user.phone == PHONE  # unchanged until the new number is proven
+    response = post(reverse("account_verify_phone"), {"action": "verify", "code": last_code("13900001111")})
+    assert response.status_code == 302
+    user.refresh_from_db()
+    assert (user.phone, user.phone_verified) == ("13900001111", True)
+    client.logout()
+    time_machine.move_to("2026-11-22 09:01:30+08:00", tick=False)  # the next code, a minute later
+    post(reverse("account_request_login_code"), {"phone": "13900001111"})
+    post(reverse("account_confirm_login_code"), {"action": "verify", "code": last_code("13900001111")})
+    assert client.session["_auth_user_id"] == str(user.pk)
