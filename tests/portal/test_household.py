@@ -231,3 +231,11 @@ def test_person_list_for_account_excludes_unverified_own_person():
     user = UserFactory()
     IdentityFactory(user=user)
     assert list(person_list_for_account(user=user)) == []
+
+
+@pytest.mark.django_db
+def test_at_most_ten_proof_files_per_member():
+    with pytest.raises(ValidationError) as caught:
+        household_member_add(account=UserFactory(), **_form(proof_files=[png_file(f"p{n}.png") for n in range(11)]))
+    assert caught.value.message_dict["proof_files"] == ["每位家庭成员最多上传 10 个文件。"]
+    assert not HouseholdProof.objects.exists()
