@@ -57,6 +57,8 @@ FIELD_HASH_KEY=$(secret field_hash_key)
 STATIC_ROOT=$STACK_DIR/static
 PORTAL_VAR_DIR=$STACK_DIR/var
 SMS_GATEWAY=${SMS_GATEWAY:-dev}
+# The smoke test reads SMS from the dev gateway; production settings refuse it without this.
+ALLOW_DEV_SMS_GATEWAY=1
 LOG_LEVEL=INFO
 GUNICORN_BIND=127.0.0.1:$WEB_PORT
 WEB_CONCURRENCY=${WEB_CONCURRENCY:-2}

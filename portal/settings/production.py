@@ -53,3 +53,11 @@ X_FRAME_OPTIONS = "DENY"
 # Behind a proxy on a real host name the origin must be listed for CSRF checks on POST.
 if not CSRF_TRUSTED_ORIGINS:  # noqa: F405 - from base
     raise ImproperlyConfigured("CSRF_TRUSTED_ORIGINS must list the public origin(s), e.g. https://mt.example.gov.cn")
+
+# The development gateway only writes SMS into a table: in production every result SMS would be
+# silently lost. Only the loopback smoke test (`make stack`) may opt in, explicitly.
+if SMS_GATEWAY == "dev" and not env_bool("ALLOW_DEV_SMS_GATEWAY"):  # noqa: F405 - from base
+    raise ImproperlyConfigured(
+        "SMS_GATEWAY=dev sends no SMS: set SMS_GATEWAY=aliyun or tencent with its keys and template codes "
+        "(ALLOW_DEV_SMS_GATEWAY=1 only for a loopback smoke test)."
+    )

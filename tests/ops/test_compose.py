@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.ops.conftest import ROOT, manage
+from tests.ops.conftest import ROOT, manage, sms_provider_env
 
 APP_SERVICES = {"migrate", "web", "worker", "beat"}
 INFRA_SERVICES = {"db", "redis", "minio", "createbucket", "proxy"}
@@ -48,6 +48,7 @@ def _operator_env_file(path: Path) -> dict[str, str]:
         S3_SECRET_ACCESS_KEY=secrets.token_urlsafe(24),
         FIELD_ENCRYPTION_KEYS=secrets.token_urlsafe(32),
         FIELD_HASH_KEY=secrets.token_urlsafe(32),
+        **sms_provider_env(),
     )
     path.write_text("".join(f"{key}={value}\n" for key, value in values.items()))
     return values

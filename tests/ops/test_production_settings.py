@@ -66,3 +66,11 @@ def test_secret_key_rotation_accepts_a_fallback(prod_env):
 def test_a_commented_out_value_is_never_taken_as_the_secret_key():
     result = manage("check", env=production_env(SECRET_KEY="# required in production; a dev-only key is used when empty"))
     assert result.returncode != 0 and "SECRET_KEY must be set" in result.stderr
+
+
+def test_production_refuses_the_dev_sms_gateway(prod_env):
+    """The dev gateway writes SMS to a table: in production every result SMS would be lost."""
+    result = manage("check", env={**prod_env, "SMS_GATEWAY": "dev"})
+    assert result.returncode != 0
+    assert "SMS_GATEWAY=dev sends no SMS" in result.stderr
+    assert manage("check", env={**prod_env, "SMS_GATEWAY": "dev", "ALLOW_DEV_SMS_GATEWAY": "1"}).returncode == 0
