@@ -16,3 +16,7 @@ def _private_media(settings, tmp_path):
                 "OPTIONS": {"location": str(tmp_path / "private"), "base_url": None},
             },
         }
+
+
+# One Playwright/Chromium for every browser test in the run, wherever the test lives.
+from tests.browser import browser, phone_page, screenshot  # noqa: E402,F401

@@ -4,13 +4,13 @@ from django.conf import settings
 from django.test import Client
 
 from notifications.services import notification_create
-from tests.e2e.conftest import assert_fits_phone, browser, phone_page, screenshot  # noqa: F401 - fixtures
+from tests.browser import assert_fits_phone
 from tests.factories import UserFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
-def test_message_centre_at_375px(live_server, phone_page, screenshot):  # noqa: F811
+def test_message_centre_at_375px(live_server, phone_page, screenshot):
     user = UserFactory()
     for n, key in enumerate(("application_submitted", "supplement_requested")):
         notification_create(

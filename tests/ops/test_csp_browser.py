@@ -2,8 +2,6 @@
 picker (formerly an inline onchange) still switches language through static/js/portal.js."""
 import pytest
 
-from tests.e2e.conftest import browser, phone_page  # noqa: F401 - shared browser fixtures
-
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
@@ -13,7 +11,7 @@ def _violations(page) -> list[str]:
     return messages
 
 
-def test_pages_raise_no_csp_violation_and_the_language_picker_works(live_server, phone_page):  # noqa: F811
+def test_pages_raise_no_csp_violation_and_the_language_picker_works(live_server, phone_page):
     page = phone_page
     violations = _violations(page)
     for path in ("/", "/catalog/", "/accounts/login/", "/accounts/signup/", "/track/"):
@@ -28,7 +26,7 @@ def test_pages_raise_no_csp_violation_and_the_language_picker_works(live_server,
     assert violations == []
 
 
-def test_an_inline_script_would_be_blocked(live_server, phone_page):  # noqa: F811
+def test_an_inline_script_would_be_blocked(live_server, phone_page):
     # Proves the policy is enforced by the browser, so the test above can fail.
     page = phone_page
     violations = _violations(page)
