@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> None:
     probe = json.load(open(args.probe_json))
     model_admin = admin.site._registry[Application]
     original = model_admin.date_hierarchy
-    for name in ("admin_queue", "admin_filtered"):
+    for name in ("admin_queue", "admin_filtered", "admin_region"):
         target = probe["targets"].get(name, {})
         if "paths" not in target:
             print(f"{name}: not available ({target.get('unavailable')})")

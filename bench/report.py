@@ -71,6 +71,7 @@ def write_report(path: Path, *, results: list[dict], drain: dict, info: dict, ar
     _queries_section(add, results)
     _upload_section(add, results)
     _drain_section(add, drain)
+    _whatif_section(add, results)
     _slowest_section(add, results)
     _generation_section(add, results)
     add("")
@@ -97,6 +98,10 @@ def _scale_section(add, result: dict) -> None:
             add(f"| {label} | not available in this run: {row['reason']} | | | | | | | | |")
             continue
         s = outcome.summary
+        if s.requests == 0 and not s.errors:
+            add(f"| {label} | 0 | 0 | no response completed within the {s.seconds:.0f} s window | | | | "
+                f"{fmt(row['base_tp'])} | 0% | {'**missed**' if name in PAGES_WITH_TARGET else ''} |")
+            continue
         share = ratio(s.throughput, row["base_tp"])
         target = ""
         if name in PAGES_WITH_TARGET:
@@ -129,7 +134,7 @@ def _admin_growth_section(add, by_scale: dict) -> None:
     add("")
     add("| page | p50 10k ms | p50 1M ms | 1M / 10k (raw) | 1M / 10k (normalised) | req/s 10k | req/s 1M | target |")
     add("|---|---:|---:|---:|---:|---:|---:|---|")
-    for name in ("admin_queue", "admin_filtered"):
+    for name in ("admin_queue", "admin_filtered", "admin_region"):
         a, b = _find(small, name), _find(large, name)
         if not a or not b or not a["outcome"] or not b["outcome"]:
             reason = (a or {}).get("reason") or (b or {}).get("reason") or "not measured"
@@ -220,13 +225,31 @@ def _drain_section(add, drain: dict) -> None:
     add("")
 
 
+def _whatif_section(add, results: list[dict]) -> None:
+    add("## What the proposed changes buy (in-process, same data, same run)")
+    add("")
+    add("`bench/citizen_whatif.py` times the citizen case list as it is against the UNION form proposed in the "
+        "notes; `bench/admin_whatif.py` times the admin queue with and without `date_hierarchy`. Median of a few "
+        "requests through Django's test client, no HTTP.")
+    add("")
+    for result in results:
+        for module, lines in (result.get("whatif") or {}).items():
+            add(f"`{module}` on `{result['db']}`:")
+            add("")
+            add("```")
+            for line in lines:
+                add(line)
+            add("```")
+            add("")
+
+
 def _slowest_section(add, results: list[dict]) -> None:
     add("## Slowest statements per page (largest scale)")
     add("")
     result = results[-1] if results else None
     if not result:
         return
-    for name in ("admin_queue", "admin_filtered", "dashboard_hot", "detail", "track_lookup"):
+    for name in ("admin_queue", "admin_filtered", "admin_region", "dashboard_hot", "dashboard_typical", "detail", "track_lookup"):
         probe = result["probe"]["targets"].get(name, {}).get("probe", {})
         for q in [q for q in probe.get("slowest") or [] if "django_session" not in q["sql"]][:1]:
             add(f"- **{name}** ({result['scale']}): {q['ms']} ms — `{q['sql'][:600]}`")
