@@ -672,7 +672,7 @@ def generate(*, applications: int, seed: int = 20261122, as_of: dt.datetime | No
                         at = app.decided.isoformat()
                         yield (
                             f"application:{app.id}:{app.status}\tinbox\t{app.user}\t{app.user}\tapplication_{app.status}\t"
-                            f'{{"acceptance_number":"{app.acceptance}"}}\tt\tsent\t1\t\t\t\t{NULL}\t{at}\t{at}\t{at}\t'
+                            f'{{"number":"{app.acceptance}"}}\tt\tsent\t1\t\t\t\t{NULL}\t{at}\t{at}\t{at}\t'
                             f"{read.isoformat() if read else NULL}"
                         )
 

@@ -197,6 +197,10 @@ def prepare() -> dict:
     add("detail", "application detail (hot accounts' cases)", [p for p, _ in detail_paths] or None, "hot",
         session_index=[i for _, i in detail_paths])
 
+    # Other citizen list pages, for the account with the most cases (and so the most messages).
+    add("inbox", "message centre 消息中心 (hot accounts)", [_reverse("notifications:inbox")], "hot")
+    add("certifications", "my certifications 我的资格 (hot accounts)", [_reverse("certifications:index")], "hot")
+
     changelist = _reverse("admin:applications_application_changelist")
     add("admin_queue", "admin review queue, page 1", [changelist] if changelist else None, "admin")
     if changelist and settings_region is not None:

@@ -34,6 +34,7 @@ WORK_DIR = BASE_DIR / "var" / "bench"
 SEQUENCE = [
     "bare", "catalog", "catalog_region", "track", "track_lookup",
     "bare", "dashboard_hot", "dashboard_typical", "detail",
+    "bare", "inbox", "certifications",
     "bare", "admin_queue", "admin_filtered", "admin_region",
     "bare", "bare_upload", "upload", "bare",
 ]

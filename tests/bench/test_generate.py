@@ -107,6 +107,16 @@ def test_cases_follow_the_lifecycle(dataset):
             assert app.parent.created_at < app.created_at and app.parent.status in ("approved", "rejected")
 
 
+def test_generated_messages_render(dataset):
+    from notifications.models import Notification
+    from notifications.templates_text import render_text
+
+    messages = list(Notification.objects.all())
+    assert messages
+    for message in messages:
+        assert render_text(message.template_key, message.params)
+
+
 def test_people_have_valid_unique_id_numbers(dataset):
     numbers = list(Person.objects.values_list("id_number", flat=True))
     assert len(numbers) == len(set(numbers)) == dataset["persons"]
