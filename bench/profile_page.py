@@ -5,7 +5,8 @@
 
 Uses the sessions and paths ``bench.probe`` wrote, requests the page once to warm up, then
 ``--repeat`` times under the profiler, and prints the per-request times, the queries of the last
-request with their times, and the profile (slowest frames only).
+request with their times, and the profile (slowest frames only). For the ``upload`` target it
+POSTs the probe's JPEG to successive drafts, as the load does.
 """
 from __future__ import annotations
 
@@ -39,14 +40,28 @@ def main(argv: list[str] | None = None) -> None:
     if target.get("who"):
         client.cookies[probe["session_cookie"]] = probe["sessions"][target["who"]][0]
     path = target["paths"][0]
-    client.get(path)
+    if target.get("method") == "UPLOAD":
+        from django.core.files.uploadedfile import SimpleUploadedFile
+
+        from bench.probe import jpeg_bytes
+
+        photo = jpeg_bytes()
+
+        def fetch(i: int):
+            upload = SimpleUploadedFile("IMG_0001.jpg", photo, "image/jpeg")
+            return client.post(target["paths"][i % len(target["paths"])], {"slot": target["slots"][0], "files": upload},
+                               HTTP_X_REQUESTED_WITH="XMLHttpRequest")
+    else:
+        def fetch(i: int):
+            return client.get(path)
+    fetch(0)
     profiler = Profiler(interval=0.001)
     times = []
     profiler.start()
-    for _ in range(args.repeat):
+    for i in range(1, args.repeat + 1):
         began = time.perf_counter()
         with CaptureQueriesContext(connection) as queries:
-            response = client.get(path)
+            response = fetch(i)
         times.append((time.perf_counter() - began) * 1000)
     profiler.stop()
     print(f"{args.target} {path}: status {response.status_code}, {len(response.content):,} bytes")
