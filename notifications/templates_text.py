@@ -30,6 +30,9 @@ TEMPLATES: dict[str, str] = {
     "remote_care_rejected": _("您的门特异地就医备案（受理编号 %(number)s）未通过，原因请登录“我的门特资格”查看。"),
     "remote_care_expired": _("您的门特临时异地就医备案（受理编号 %(number)s）已于 %(end_date)s 到期，如仍需请重新备案。"),
     "reviews_overdue_digest": _("您所在机构有 %(count)s 件门特申请已超过审核时限，请登录审核工作台处理。"),
+    # Sent instead of a code when enumeration prevention hides whether a number is registered.
+    "login_unknown_account": _("本手机号尚未注册门特服务，所以没有登录验证码。如需办理，请在登录页点“用手机号注册”。非本人操作请忽略。"),
+    "signup_account_exists": _("本手机号已注册过门特服务，无需再注册，请在登录页用短信验证码直接登录。非本人操作请忽略。"),
 }
 
 # Short headings for the message centre (the SMS itself has none).
@@ -51,6 +54,8 @@ TITLES: dict[str, str] = {
     "remote_care_rejected": _("异地就医备案未通过"),
     "remote_care_expired": _("异地就医备案到期"),
     "reviews_overdue_digest": _("超时待审提醒"),
+    "login_unknown_account": _("手机号尚未注册"),
+    "signup_account_exists": _("手机号已注册"),
 }
 
 # Reminders, not results: always held during quiet hours, whatever the caller passes as ``urgent``

@@ -3,18 +3,29 @@
 Citizens have no username or email: the mobile number on ``User.phone`` is the login, verified
 by an SMS code. Codes leave through ``notifications.services.sms_send_login_code`` only, so the
 outbox, the gateway choice and the providers' per-number caps apply to them like to any SMS.
+
+Enumeration prevention is on: whether a number has an account here hints that its owner has a
+chronic disease, so the login and signup pages answer the same for every number. The number itself
+learns the truth by SMS: "no account, sign up" (login with an unknown number) or "you already have
+an account, log in with a code" (signup with a registered number). Those notices and the codes are
+one family for the per-number limits (one a minute, a daily cap), so no refusal tells them apart.
 """
 from __future__ import annotations
 
 import secrets
+import uuid
+from datetime import timedelta
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from allauth.account.adapter import DefaultAccountAdapter
 
-from notifications.errors import SmsLimitExceeded
+from notifications.errors import LoginCodeDailyLimit, LoginCodeTooSoon, SmsLimitExceeded
 from portal.phone_numbers import phone_normalize
 from portal.rate_limits import SmsCodeTooSoon
 
@@ -59,6 +70,9 @@ class AccountAdapter(DefaultAccountAdapter):
         **DefaultAccountAdapter.error_messages,
         "incorrect_code": _("验证码不正确，请核对短信中的 6 位数字。"),
         "phone_password_mismatch": _("手机号或密码不正确。没有设置密码？请用短信验证码登录。"),
+        # With enumeration prevention on, "unknown_phone" is never raised and "phone_taken" only
+        # after a valid code to the number proved the person owns it (changing to a number that
+        # another account uses).
         "phone_taken": _("该手机号已注册，请直接登录。"),
         "unknown_phone": _("该手机号尚未注册，请先注册。"),
         # allauth uses one key both for "asked for codes too often" and "typed wrong codes too often".
@@ -109,10 +123,40 @@ class AccountAdapter(DefaultAccountAdapter):
         and a daily cap; a refusal becomes allauth's "rate limited" (a message or the 429 page)."""
         from notifications.services import sms_send_login_code
 
-        try:
-            sms_send_login_code(phone=phone_normalize(phone) or phone, code=code)
-        except SmsLimitExceeded as exc:
-            raise SmsCodeTooSoon(exc.message) from exc
+        phone = phone_normalize(phone) or phone
+        with transaction.atomic():
+            # The SMS layer counts codes only; a notice sent to this number counts here too.
+            _raise_if_account_sms_limited(phone=phone)
+            try:
+                sms_send_login_code(phone=phone, code=code)
+            except SmsLimitExceeded as exc:
+                raise SmsCodeTooSoon(exc.message) from exc
+
+    def send_unknown_account_sms(self, phone: str, **kwargs) -> None:
+        """Login by code for a number without an account: the page says "code sent" as for any
+        number, and the number gets a notice that there is no account and how to sign up."""
+        self._send_account_notice(phone=phone, template_key=UNKNOWN_ACCOUNT_SMS)
+
+    def send_account_already_exists_sms(self, phone: str) -> None:
+        """Signup with a registered number: the page goes on to "enter the code" as for a new number,
+        and the number gets a notice that it already has an account and can log in with a code."""
+        self._send_account_notice(phone=phone, template_key=ACCOUNT_EXISTS_SMS)
+
+    def _send_account_notice(self, *, phone: str, template_key: str) -> None:
+        from notifications.models import Channel
+        from notifications.services import notification_create
+
+        phone = phone_normalize(phone) or phone
+        with transaction.atomic():
+            _raise_if_account_sms_limited(phone=phone)
+            notification_create(
+                event_key=f"{template_key}:{uuid.uuid4().hex}",
+                template_key=template_key,
+                params={},
+                phone=phone,
+                channels=(Channel.SMS,),
+                urgent=True,
+            )
 
     def generate_phone_verification_code(self, *, user, phone: str) -> str:
         # Six digits, like every Chinese SMS code: it fits the number keypad and autofill.
@@ -123,3 +167,34 @@ class AccountAdapter(DefaultAccountAdapter):
         """Citizens never see a username; give each a random one (not the phone: it can change)."""
         if not user.username:
             user.username = f"c_{secrets.token_hex(8)}"
+
+
+# --- one limit for every SMS a login or signup attempt sends -----------------------------------
+UNKNOWN_ACCOUNT_SMS = "login_unknown_account"
+ACCOUNT_EXISTS_SMS = "signup_account_exists"
+ACCOUNT_SMS_KEYS = ("login_code", UNKNOWN_ACCOUNT_SMS, ACCOUNT_EXISTS_SMS)
+
+
+def _raise_if_account_sms_limited(*, phone: str) -> None:
+    """``SmsCodeTooSoon`` with the SMS layer's own words when a code or a notice went to ``phone``
+    within the interval, or the daily cap is reached, counting codes and notices together (the
+    same settings as ``notifications.limits.login_code_wait``, which counts codes only). Call
+    inside a transaction: the per-number lock holds until it ends."""
+    from notifications.limits import recipient_lock
+    from notifications.models import Channel, Notification
+    from notifications.phones import phone_normalise
+
+    phone = phone_normalise(phone)  # the outbox's spelling of the recipient
+    recipient_lock(recipient=phone)
+    now = timezone.now()
+    sent = Notification.objects.filter(channel=Channel.SMS, recipient=phone, template_key__in=ACCOUNT_SMS_KEYS)
+    interval = timedelta(seconds=settings.NOTIFICATIONS["LOGIN_CODE_INTERVAL_SECONDS"])
+    last = sent.filter(created_at__gt=now - interval).order_by("-created_at").values_list("created_at", flat=True).first()
+    if last is not None:
+        wait = max(1, int((last + interval - now).total_seconds() + 0.999))
+        raise SmsCodeTooSoon(LoginCodeTooSoon(retry_after=wait).message)
+    per_day = settings.NOTIFICATIONS["LOGIN_CODES_PER_NUMBER_PER_DAY"]
+    day = list(sent.filter(created_at__gt=now - timedelta(hours=24)).order_by("-created_at").values_list("created_at", flat=True)[:per_day])
+    if len(day) >= per_day:
+        wait = max(1, int((day[-1] + timedelta(hours=24) - now).total_seconds() + 0.999))
+        raise SmsCodeTooSoon(LoginCodeDailyLimit(retry_after=wait).message)

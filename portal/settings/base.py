@@ -295,12 +295,18 @@ ACCOUNT_PHONE_VERIFICATION_ENABLED = True
 # Chinese SMS codes are six digits valid for five minutes; three wrong tries void a code.
 ACCOUNT_LOGIN_BY_CODE_TIMEOUT = ACCOUNT_PHONE_VERIFICATION_TIMEOUT = 5 * 60
 ACCOUNT_LOGIN_BY_CODE_MAX_ATTEMPTS = ACCOUNT_PHONE_VERIFICATION_MAX_ATTEMPTS = 3
-# "Didn't get it? Send again" (at most once a minute) and "wrong number? change it" at signup.
-ACCOUNT_LOGIN_BY_CODE_SUPPORTS_RESEND = ACCOUNT_PHONE_VERIFICATION_SUPPORTS_RESEND = True
-ACCOUNT_PHONE_VERIFICATION_SUPPORTS_CHANGE = True
-# Elderly users need "already registered / not registered" said plainly; enumeration is bounded
-# by the per-IP and per-number limits below.
-ACCOUNT_PREVENT_ENUMERATION = False
+# "Didn't get it? Send again" (at most once a minute) at signup. For login codes the page's
+# "send again" asks for a new code from the start (allauth's own resend fails for a number
+# without an account, which enumeration prevention must treat like any other).
+ACCOUNT_PHONE_VERIFICATION_SUPPORTS_RESEND = True
+ACCOUNT_LOGIN_BY_CODE_SUPPORTS_RESEND = False
+# No "wrong number? change it" at signup: allauth offers it only when the number was new, which
+# would tell a registered number apart ("取消，换个手机号" starts over instead).
+ACCOUNT_PHONE_VERIFICATION_SUPPORTS_CHANGE = False
+# A number being registered here hints that its owner has a chronic disease: login and signup
+# answer the same for every number, and the number itself is told by SMS ("no account, sign up" /
+# "already registered, log in with a code"; portal.adapters).
+ACCOUNT_PREVENT_ENUMERATION = True
 ACCOUNT_SESSION_REMEMBER = True
 ACCOUNT_SIGNUP_REDIRECT_URL = "/me/identity/"
 # One code per number per minute (the SMS layer enforces it again for "resend", which allauth

@@ -54,4 +54,6 @@ def test_keys_others_already_use_are_kept():
         "application_rejected",
         "certification_expiring",
         "extension_decided",
+        "login_unknown_account",  # portal.adapters, with enumeration prevention
+        "signup_account_exists",
     } <= set(TEMPLATES)

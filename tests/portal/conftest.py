@@ -12,3 +12,16 @@ def _fresh_rate_limits():
 def _dev_identity_provider(settings):
     # The development face check refuses to run unless allowed (it passes everyone).
     settings.IDENTITY_DEV_PROVIDER_ALLOWED = True
+
+
+@pytest.fixture
+def sms_inline(settings):
+    """Celery runs the SMS task in-process (no worker in the suite); pair with
+    ``django_capture_on_commit_callbacks(execute=True)`` to get the SMS into ``DevSms``."""
+    from portal.celery import app
+
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = previous
