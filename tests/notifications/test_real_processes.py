@@ -192,6 +192,8 @@ def _sms_rows():
 
 
 def test_broker_down_rows_wait_then_each_is_delivered_exactly_once(private_redis, workers, settings, client, tmp_path):
+    """With the broker down a citizen submits and a reviewer decides: no error, the rows wait;
+    after the broker returns, the sweep and a real worker deliver each SMS exactly once."""
     settings.NOTIFICATIONS = {**settings.NOTIFICATIONS, "SWEEP_PENDING_GRACE_SECONDS": 0}
     with publishing_to(private_redis.url):
         private_redis.stop()
@@ -219,8 +221,15 @@ def test_broker_down_rows_wait_then_each_is_delivered_exactly_once(private_redis
         assert response.status_code == 302, response.content.decode()[:500]
         application.refresh_from_db()
         assert application.acceptance_number
+        # A reviewer decides during the outage too (the same service the admin action calls).
+        from reviews.services import application_approve
+
+        reviewer = UserFactory(staff=True, is_superuser=True, username="outage-reviewer")
+        application_approve(application_id=application.pk, user=reviewer)
+        application.refresh_from_db()
+        assert application.status == "approved"
         rows = _sms_rows()
-        assert len(rows) == 5
+        assert len(rows) == 6
         assert {(r.status, r.attempts) for r in rows} == {(NotificationStatus.PENDING, 0)}
         # The citizen's pages keep working; the in-site message is already there.
         client.force_login(users[0])
@@ -229,7 +238,7 @@ def test_broker_down_rows_wait_then_each_is_delivered_exactly_once(private_redis
 
         private_redis.start()
         publishing.broker_pause_reset()
-        assert outbox_sweep()["queued"] == 5
+        assert outbox_sweep()["queued"] == 6
         workers(broker_url=private_redis.url)
         _wait_until(
             lambda: all(r.status == NotificationStatus.SENT for r in _sms_rows()), timeout=60, what="all rows sent"
@@ -240,8 +249,9 @@ def test_broker_down_rows_wait_then_each_is_delivered_exactly_once(private_redis
     for row in _sms_rows():
         assert DevSms.objects.filter(reference=str(row.reference)).count() == 1
         assert row.attempts == 1
-    assert DevSms.objects.count() == 5
-    assert DevSms.objects.filter(text__contains=application.acceptance_number).count() == 1
+    assert DevSms.objects.count() == 6
+    # Submitted and approved: one SMS each, never two.
+    assert DevSms.objects.filter(text__contains=application.acceptance_number).count() == 2
 
 
 def test_worker_killed_mid_send_the_provider_gets_each_message_once(private_redis, workers, settings, tmp_path):
