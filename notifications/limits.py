@@ -14,6 +14,10 @@ from django.utils import timezone
 from notifications.models import Channel, Notification, NotificationStatus
 
 LOGIN_CODE = "login_code"
+# Everything a login or signup attempt sends: the code, or (with enumeration prevention) a notice
+# that the number has no account / already has one. One group with its own limits, so attempts
+# can neither tell the cases apart by timing nor eat into the number's daily result-SMS quota.
+ACCOUNT_SMS_KEYS = (LOGIN_CODE, "login_unknown_account", "signup_account_exists")
 DAY = timedelta(hours=24)
 
 
@@ -50,7 +54,7 @@ def sms_daily_next_slot(*, phone: str, now: datetime) -> datetime | None:
     """None when another notification SMS may go to ``phone`` now; else when it may.
 
     Counts rows handed to a provider (sending or sent) in the rolling last 24 hours, the window
-    Aliyun uses. Login codes have their own limits (``login_code_wait``).
+    Aliyun uses. Login codes and account notices have their own limits (``login_code_wait``).
     """
     limit = settings.NOTIFICATIONS["SMS_PER_NUMBER_PER_DAY"]
     window = (
@@ -60,7 +64,7 @@ def sms_daily_next_slot(*, phone: str, now: datetime) -> datetime | None:
             status__in=(NotificationStatus.SENDING, NotificationStatus.SENT),
             claimed_at__gte=now - DAY,
         )
-        .exclude(template_key=LOGIN_CODE)
+        .exclude(template_key__in=ACCOUNT_SMS_KEYS)
         .order_by("-claimed_at")
         .values_list("claimed_at", flat=True)
     )
@@ -71,8 +75,9 @@ def sms_daily_next_slot(*, phone: str, now: datetime) -> datetime | None:
 
 
 def login_code_wait(*, phone: str, now: datetime) -> tuple[str, int] | None:
-    """('interval' | 'daily', seconds to wait) when a login code may not be sent now, else None."""
-    codes = Notification.objects.filter(channel=Channel.SMS, recipient=phone, template_key=LOGIN_CODE)
+    """('interval' | 'daily', seconds to wait) when a login code or account notice may not be sent
+    now, else None (the whole ``ACCOUNT_SMS_KEYS`` group counts together)."""
+    codes = Notification.objects.filter(channel=Channel.SMS, recipient=phone, template_key__in=ACCOUNT_SMS_KEYS)
     interval = timedelta(seconds=settings.NOTIFICATIONS["LOGIN_CODE_INTERVAL_SECONDS"])
     last = codes.filter(created_at__gt=now - interval).order_by("-created_at").values_list("created_at", flat=True).first()
     if last is not None:

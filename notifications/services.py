@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from notifications.errors import LoginCodeDailyLimit, LoginCodeTooSoon
-from notifications.limits import LOGIN_CODE, login_code_wait, quiet_hours_end, recipient_lock
+from notifications.limits import ACCOUNT_SMS_KEYS, LOGIN_CODE, login_code_wait, quiet_hours_end, recipient_lock
 from notifications.models import Channel, Notification, NotificationStatus
 from notifications.phones import phone_normalise
 from notifications.publishing import notification_publish_on_commit
@@ -85,6 +85,19 @@ def sms_send_login_code(*, phone: str, code: str) -> Notification:
     ``LoginCodeTooSoon`` / ``LoginCodeDailyLimit`` (both ``SmsLimitExceeded``, with ``message``
     and ``retry_after``) for the caller to show. Nothing is written when refused.
     """
+    return _sms_send_account(phone=phone, template_key=LOGIN_CODE, params={"code": code})
+
+
+@transaction.atomic
+def sms_send_account_notice(*, phone: str, template_key: str) -> Notification:
+    """A notice instead of a code (enumeration prevention): the number has no account, or has
+    one already. Same limits as codes, counted together with them; same exceptions."""
+    if template_key not in ACCOUNT_SMS_KEYS or template_key == LOGIN_CODE:
+        raise ValueError(f"{template_key!r} is not an account notice")
+    return _sms_send_account(phone=phone, template_key=template_key, params={})
+
+
+def _sms_send_account(*, phone: str, template_key: str, params: dict) -> Notification:
     phone = phone_normalise(phone)
     recipient_lock(recipient=phone)  # two requests in the same second must not both pass the check
     wait = login_code_wait(phone=phone, now=timezone.now())
@@ -92,9 +105,9 @@ def sms_send_login_code(*, phone: str, code: str) -> Notification:
         kind, seconds = wait
         raise (LoginCodeTooSoon if kind == "interval" else LoginCodeDailyLimit)(retry_after=seconds)
     created = notification_create(
-        event_key=f"login_code:{uuid.uuid4().hex}",
-        template_key=LOGIN_CODE,
-        params={"code": code},
+        event_key=f"{template_key}:{uuid.uuid4().hex}",
+        template_key=template_key,
+        params=params,
         phone=phone,
         channels=(Channel.SMS,),
         urgent=True,

@@ -13,19 +13,14 @@ one family for the per-number limits (one a minute, a daily cap), so no refusal 
 from __future__ import annotations
 
 import secrets
-import uuid
-from datetime import timedelta
 
 from django import forms
-from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import transaction
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from allauth.account.adapter import DefaultAccountAdapter
 
-from notifications.errors import LoginCodeDailyLimit, LoginCodeTooSoon, SmsLimitExceeded
+from notifications.errors import SmsLimitExceeded
 from portal.phone_numbers import phone_normalize
 from portal.rate_limits import SmsCodeTooSoon
 
@@ -124,13 +119,10 @@ class AccountAdapter(DefaultAccountAdapter):
         from notifications.services import sms_send_login_code
 
         phone = phone_normalize(phone) or phone
-        with transaction.atomic():
-            # The SMS layer counts codes only; a notice sent to this number counts here too.
-            _raise_if_account_sms_limited(phone=phone)
-            try:
-                sms_send_login_code(phone=phone, code=code)
-            except SmsLimitExceeded as exc:
-                raise SmsCodeTooSoon(exc.message) from exc
+        try:
+            sms_send_login_code(phone=phone, code=code)
+        except SmsLimitExceeded as exc:
+            raise SmsCodeTooSoon(exc.message) from exc
 
     def send_unknown_account_sms(self, phone: str, **kwargs) -> None:
         """Login by code for a number without an account: the page says "code sent" as for any
@@ -143,20 +135,14 @@ class AccountAdapter(DefaultAccountAdapter):
         self._send_account_notice(phone=phone, template_key=ACCOUNT_EXISTS_SMS)
 
     def _send_account_notice(self, *, phone: str, template_key: str) -> None:
-        from notifications.models import Channel
-        from notifications.services import notification_create
+        """Counted with login codes by the SMS layer, so timing cannot tell the cases apart."""
+        from notifications.services import sms_send_account_notice
 
         phone = phone_normalize(phone) or phone
-        with transaction.atomic():
-            _raise_if_account_sms_limited(phone=phone)
-            notification_create(
-                event_key=f"{template_key}:{uuid.uuid4().hex}",
-                template_key=template_key,
-                params={},
-                phone=phone,
-                channels=(Channel.SMS,),
-                urgent=True,
-            )
+        try:
+            sms_send_account_notice(phone=phone, template_key=template_key)
+        except SmsLimitExceeded as exc:
+            raise SmsCodeTooSoon(exc.message) from exc
 
     def generate_phone_verification_code(self, *, user, phone: str) -> str:
         # Six digits, like every Chinese SMS code: it fits the number keypad and autofill.
@@ -169,32 +155,6 @@ class AccountAdapter(DefaultAccountAdapter):
             user.username = f"c_{secrets.token_hex(8)}"
 
 
-# --- one limit for every SMS a login or signup attempt sends -----------------------------------
+# The notice templates (their limits live with the login codes in notifications.limits).
 UNKNOWN_ACCOUNT_SMS = "login_unknown_account"
 ACCOUNT_EXISTS_SMS = "signup_account_exists"
-ACCOUNT_SMS_KEYS = ("login_code", UNKNOWN_ACCOUNT_SMS, ACCOUNT_EXISTS_SMS)
-
-
-def _raise_if_account_sms_limited(*, phone: str) -> None:
-    """``SmsCodeTooSoon`` with the SMS layer's own words when a code or a notice went to ``phone``
-    within the interval, or the daily cap is reached, counting codes and notices together (the
-    same settings as ``notifications.limits.login_code_wait``, which counts codes only). Call
-    inside a transaction: the per-number lock holds until it ends."""
-    from notifications.limits import recipient_lock
-    from notifications.models import Channel, Notification
-    from notifications.phones import phone_normalise
-
-    phone = phone_normalise(phone)  # the outbox's spelling of the recipient
-    recipient_lock(recipient=phone)
-    now = timezone.now()
-    sent = Notification.objects.filter(channel=Channel.SMS, recipient=phone, template_key__in=ACCOUNT_SMS_KEYS)
-    interval = timedelta(seconds=settings.NOTIFICATIONS["LOGIN_CODE_INTERVAL_SECONDS"])
-    last = sent.filter(created_at__gt=now - interval).order_by("-created_at").values_list("created_at", flat=True).first()
-    if last is not None:
-        wait = max(1, int((last + interval - now).total_seconds() + 0.999))
-        raise SmsCodeTooSoon(LoginCodeTooSoon(retry_after=wait).message)
-    per_day = settings.NOTIFICATIONS["LOGIN_CODES_PER_NUMBER_PER_DAY"]
-    day = list(sent.filter(created_at__gt=now - timedelta(hours=24)).order_by("-created_at").values_list("created_at", flat=True)[:per_day])
-    if len(day) >= per_day:
-        wait = max(1, int((day[-1] + timedelta(hours=24) - now).total_seconds() + 0.999))
-        raise SmsCodeTooSoon(LoginCodeDailyLimit(retry_after=wait).message)

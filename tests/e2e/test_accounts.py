@@ -19,8 +19,10 @@ def sms_inline(settings):
     """
     from portal.celery import app
 
-    settings.CELERY_TASK_ALWAYS_EAGER = True
+    # Read Celery's own value before touching Django settings: the first access loads Celery's
+    # configuration from them, and would otherwise "restore" the eager flag we are about to set.
     previous = app.conf.task_always_eager
+    settings.CELERY_TASK_ALWAYS_EAGER = True
     app.conf.task_always_eager = True
     yield
     app.conf.task_always_eager = previous

@@ -153,3 +153,25 @@ def test_reminder_templates_are_never_urgent_so_a_midnight_job_does_not_wake_any
             params={"number": "430500-20261122-000009"}, phone="13900000008", channels=(Channel.SMS,),
         )
     assert result.urgent and result.not_before is None  # a decision goes out at once
+
+
+@pytest.mark.django_db
+def test_account_notices_share_the_code_limits_but_not_the_result_sms_quota(settings):
+    """A stranger's login/signup attempts (codes or enumeration-prevention notices) must not use
+    up the number's daily quota for results such as 审核通过."""
+    from django.utils import timezone
+
+    from notifications.errors import LoginCodeTooSoon
+    from notifications.limits import sms_daily_next_slot
+    from notifications.models import Notification, NotificationStatus
+    from notifications.services import sms_send_account_notice, sms_send_login_code
+
+    settings.NOTIFICATIONS = {**settings.NOTIFICATIONS, "SMS_PER_NUMBER_PER_DAY": 2}
+    phone = "13712345678"
+    sms_send_account_notice(phone=phone, template_key="signup_account_exists")
+    with pytest.raises(LoginCodeTooSoon):  # a code within the same minute as a notice
+        sms_send_login_code(phone=phone, code="123456")
+    Notification.objects.filter(recipient=phone).update(status=NotificationStatus.SENT, claimed_at=timezone.now())
+    assert sms_daily_next_slot(phone=phone, now=timezone.now()) is None
+    with pytest.raises(ValueError):
+        sms_send_account_notice(phone=phone, template_key="application_approved")

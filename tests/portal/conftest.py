@@ -20,8 +20,10 @@ def sms_inline(settings):
     ``django_capture_on_commit_callbacks(execute=True)`` to get the SMS into ``DevSms``."""
     from portal.celery import app
 
-    settings.CELERY_TASK_ALWAYS_EAGER = True
+    # Read Celery's own value before touching Django settings: the first access loads Celery's
+    # configuration from them, and would otherwise "restore" the eager flag we are about to set.
     previous = app.conf.task_always_eager
+    settings.CELERY_TASK_ALWAYS_EAGER = True
     app.conf.task_always_eager = True
     yield
     app.conf.task_always_eager = previous
