@@ -31,7 +31,7 @@ from applications.models import (
     Person,
     UploadedMaterial,
 )
-from applications.uploads import upload_inspect
+from applications.uploads import InspectedUpload, upload_inspect
 from catalog.models import Disease, MedicalInstitution, Region, Scheme
 from notifications.services import notification_create
 
@@ -190,15 +190,24 @@ def material_add(*, application: Application, user, slot: str, file) -> Uploaded
             % {"name": inspected.original_name, "limit": upload_max_files()},
             code="too_many",
         )
+    return material_store(application=locked, uploaded_by=user, slot=slot, file=file, inspected=inspected)
+
+
+def material_store(*, application: Application, uploaded_by, slot: str, file, inspected: InspectedUpload) -> UploadedMaterial:
+    """Store a file ``upload_inspect`` accepted, privately under a random name, and queue the
+    image work after commit. The one place every upload path (wizard, counter, renewals) ends.
+
+    Callers check who may upload what; the caller's transaction holds the case.
+    """
     file.seek(0)
     material = UploadedMaterial(
-        application=locked,
+        application=application,
         slot=slot,
         original_name=inspected.original_name,
         content_type=inspected.content_type,
         size=inspected.size,
         sha256=inspected.sha256,
-        uploaded_by=user,
+        uploaded_by=uploaded_by,
         # A PDF needs no pixel work; images are processed by the task.
         processed=not inspected.is_image,
     )

@@ -20,7 +20,6 @@ import logging
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -34,9 +33,9 @@ from applications.models import (
     EventKind,
     UploadedMaterial,
 )
-from applications.services import acceptance_number_issue
+from applications.services import acceptance_number_issue, material_store
 from applications.uploads import InspectedUpload, upload_inspect
-from catalog.models import MedicalInstitution, Region
+from catalog.models import MedicalInstitution
 from certifications import selectors
 from certifications.dates import add_months, local_date, local_today
 from certifications.models import (
@@ -109,32 +108,9 @@ def _event(certification: Certification, kind: str, *, actor=None, key: str | No
 
 def _renewal_material_store(*, application: Application, user, slot: str, file, inspected: InspectedUpload) -> UploadedMaterial:
     """Store one renewal file as the applications area's ``UploadedMaterial``, so reviewers see it
-    in the same material list as any other case.
-
-    ``applications.services.material_add`` only accepts drafts and supplements of a first
-    application (its slots come from the wizard), so this mirrors it for a case that is filed and
-    submitted in one step; images go to the same processing task after commit.
-    """
-    file.seek(0)
-    material = UploadedMaterial(
-        application=application, slot=slot, original_name=inspected.original_name,
-        content_type=inspected.content_type, size=inspected.size, sha256=inspected.sha256,
-        uploaded_by=user, processed=not inspected.is_image,
-    )
-    material.file.save(f"upload.{inspected.extension}", file, save=False)
-    material.full_clean()
-    material.save()
-    if inspected.is_image:
-        def enqueue(material_id: int = material.pk) -> None:
-            from applications.tasks import material_process_task
-
-            try:
-                material_process_task.delay(material_id)
-            except Exception:  # noqa: BLE001 - broker down: the applications sweep retries
-                logger.warning("broker unavailable; material %s left for the sweep", material_id)
-
-        transaction.on_commit(enqueue)
-    return material
+    in the same material list as any other case (``material_add`` itself only serves the wizard's
+    drafts and supplements; a renewal is filed and submitted in one step)."""
+    return material_store(application=application, uploaded_by=user, slot=slot, file=file, inspected=inspected)
 
 def _followup_submit(*, application: Application, user, data: dict, template_key: str) -> Application:
     """Put a follow-up case straight into the review queue: number, clock, event, SMS."""

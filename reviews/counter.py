@@ -59,27 +59,10 @@ def _citizen_account_for_phone(phone: str):
 
 
 def _store_material(*, application: Application, staff, slot: str, file) -> UploadedMaterial:
+    from applications.services import material_store
+
     inspected = upload_inspect(file)  # UploadRejected names the file and the reason
-    file.seek(0)
-    material = UploadedMaterial(
-        application=application, slot=slot, original_name=inspected.original_name,
-        content_type=inspected.content_type, size=inspected.size, sha256=inspected.sha256,
-        uploaded_by=staff, processed=not inspected.is_image,
-    )
-    material.file.save(f"upload.{inspected.extension}", file, save=False)
-    material.full_clean()
-    material.save()
-    if inspected.is_image:
-        def enqueue(material_id: int = material.pk) -> None:
-            from applications.tasks import material_process_task
-
-            try:
-                material_process_task.delay(material_id)
-            except Exception:  # noqa: BLE001 - broker down: the applications sweep processes it later
-                logger.warning("broker unavailable; material %s left for the sweep", material_id)
-
-        transaction.on_commit(enqueue)
-    return material
+    return material_store(application=application, uploaded_by=staff, slot=slot, file=file, inspected=inspected)
 
 
 @transaction.atomic
