@@ -454,6 +454,13 @@ def application_withdraw(*, application: Application, user, reason: str = "") ->
         to_status=ApplicationStatus.WITHDRAWN,
         data={"reason": reason[:300]} if reason else {},
     )
+    # The patient may not be the one who withdrew (a relative applying): the number hears of it.
+    notification_create(
+        event_key=f"application:{locked.pk}:withdrawn",
+        template_key="application_withdrawn",
+        params={"number": locked.acceptance_number},
+        user=locked.applicant,
+    )
     return locked
 
 
@@ -486,13 +493,20 @@ def application_resubmit(*, application: Application, user) -> Application:
     locked.due_at = review_due_at(region=locked.region, start=now)
     locked.full_clean()
     locked.save(update_fields=["status", "clock_started_at", "due_at", "updated_at"])
-    ApplicationEvent.objects.create(
+    event = ApplicationEvent.objects.create(
         application=locked,
         kind=EventKind.RESUBMITTED,
         actor=user,
         from_status=ApplicationStatus.SUPPLEMENT_REQUESTED,
         to_status=ApplicationStatus.SUBMITTED,
         data={"replaced_material_ids": replaced},
+    )
+    # A case may be supplemented more than once: each round is its own event (and its own SMS).
+    notification_create(
+        event_key=f"application:{locked.pk}:resubmitted:{event.pk}",
+        template_key="application_resubmitted",
+        params={"number": locked.acceptance_number},
+        user=locked.applicant,
     )
     return locked
 

@@ -376,6 +376,8 @@ def test_withdraw_before_a_decision(trait):
     withdrawn = services.application_withdraw(application=application, user=user, reason="已在医院办理")
     assert withdrawn.status == ApplicationStatus.WITHDRAWN
     assert withdrawn.events.get(kind=EventKind.WITHDRAWN).data == {"reason": "已在医院办理"}
+    # One SMS and one in-site message for the applicant.
+    assert sorted(Notification.objects.filter(event_key=f"application:{application.pk}:withdrawn").values_list("channel", flat=True)) == ["inbox", "sms"]
 
 
 @pytest.mark.parametrize("trait", ["approved", "rejected", "withdrawn"])
@@ -412,6 +414,8 @@ def test_resubmit_needs_new_files_for_flagged_items_then_restarts_the_clock():
     flagged.refresh_from_db()
     assert flagged.superseded_at is not None and not flagged.flagged_for_supplement
     assert resubmitted.events.filter(kind=EventKind.RESUBMITTED).count() == 1
+    notices = Notification.objects.filter(template_key="application_resubmitted", user=user)
+    assert sorted(notices.values_list("channel", flat=True)) == ["inbox", "sms"]
 
 
 def test_resubmit_from_the_wrong_status_is_refused():
