@@ -8,6 +8,7 @@ from django.utils import timezone
 from applications.models import Application, ApplicationEvent, EventKind, Person
 from applications.retention import application_purge_expired
 from tests.applications.factories import ApplicationFactory, IdentityFactory, UploadedMaterialFactory
+from tests.ops.conftest import moto_s3  # noqa: F401 - fixture: moto S3 server on loopback
 
 pytestmark = pytest.mark.django_db
 
@@ -94,3 +95,35 @@ def test_command_dry_run_prints_numbers(capsys):
     assert "would purge 1 cases" in out and application.acceptance_number in out
     application.refresh_from_db()
     assert application.purged_at is None
+
+
+def test_purge_removes_the_objects_in_s3(settings, moto_s3, django_capture_on_commit_callbacks):
+    """The production stack keeps files in S3: originals and thumbnails go from the bucket too."""
+    import boto3
+
+    client = boto3.client("s3", endpoint_url=moto_s3, aws_access_key_id="t", aws_secret_access_key="t", region_name="us-east-1")
+    client.create_bucket(Bucket="retention-test")
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "storages.backends.s3.S3Storage",
+            "OPTIONS": {
+                "bucket_name": "retention-test", "endpoint_url": moto_s3, "access_key": "t", "secret_key": "t",
+                "region_name": "us-east-1", "default_acl": "private", "file_overwrite": False,
+                "addressing_style": "path", "signature_version": "s3v4",
+            },
+        },
+    }
+    kept, _ = _closed("rejected", when=timezone.now() - dt.timedelta(days=30))
+    purged, _ = _closed("withdrawn")
+
+    def keys():
+        return {item["Key"] for item in client.list_objects_v2(Bucket="retention-test").get("Contents", [])}
+
+    before = keys()
+    assert len(before) == 8  # two cases × two files × (original + thumbnail)
+    with django_capture_on_commit_callbacks(execute=True):
+        application_purge_expired()
+    remaining = keys()
+    assert len(remaining) == 4
+    assert remaining == {name for m in kept.materials.all() for name in (m.file.name, m.thumbnail.name)}
