@@ -398,6 +398,35 @@ def application_submit_for_walk_in(*, application: Application, staff) -> Applic
     return locked
 
 
+@transaction.atomic
+def application_file_followup(*, application: Application, actor, due_at, template_key: str, event_data: dict) -> Application:
+    """Create and submit a follow-up case (extension, re-review, reconsideration) in one step.
+
+    ``application`` is unsaved: a follow-up has no draft stage (the certifications area checks
+    its window and materials first), so it is inserted with its number already issued. The
+    caller gives the deadline, which differs by kind (reconsideration: 5 working days).
+    """
+    now = timezone.now()
+    application.acceptance_number = acceptance_number_issue(region=application.region, now=now)
+    application.status = ApplicationStatus.SUBMITTED
+    application.submitted_at = now
+    application.clock_started_at = now
+    application.due_at = due_at
+    application.full_clean(exclude=["applicant", "parent"])
+    application.save()
+    ApplicationEvent.objects.create(
+        application=application, kind=EventKind.SUBMITTED, actor=actor, from_status="",
+        to_status=ApplicationStatus.SUBMITTED, data=event_data,
+    )
+    notification_create(
+        event_key=f"application:{application.pk}:submitted",
+        template_key=template_key,
+        params={"number": application.acceptance_number},
+        user=application.applicant,
+    )
+    return application
+
+
 def _enter_queue(locked: Application, *, actor, now, event_data: dict, extra_fields: list[str] = ()) -> None:
     """Issue the acceptance number, start the review clock, record the event and notify (the
     shared tail of every submission path; the caller holds the row lock)."""

@@ -25,15 +25,12 @@ from django.utils.translation import gettext as _
 
 from applications.models import (
     Application,
-    ApplicationEvent,
     ApplicationKind,
-    ApplicationStatus,
     Certification,
     CertificationStatus,
-    EventKind,
     UploadedMaterial,
 )
-from applications.services import acceptance_number_issue, material_store
+from applications.services import application_file_followup, material_store, review_due_at
 from applications.uploads import InspectedUpload, upload_inspect
 from catalog.models import MedicalInstitution
 from certifications import selectors
@@ -112,28 +109,6 @@ def _renewal_material_store(*, application: Application, user, slot: str, file, 
     drafts and supplements; a renewal is filed and submitted in one step)."""
     return material_store(application=application, uploaded_by=user, slot=slot, file=file, inspected=inspected)
 
-def _followup_submit(*, application: Application, user, data: dict, template_key: str) -> Application:
-    """Put a follow-up case straight into the review queue: number, clock, event, SMS."""
-    now = timezone.now()
-    application.acceptance_number = acceptance_number_issue(region=application.region, now=now)
-    application.status = ApplicationStatus.SUBMITTED
-    application.submitted_at = now
-    application.clock_started_at = now
-    application.full_clean(exclude=["applicant", "parent"])
-    application.save()
-    ApplicationEvent.objects.create(
-        application=application, kind=EventKind.SUBMITTED, actor=user, from_status="",
-        to_status=ApplicationStatus.SUBMITTED, data=data,
-    )
-    notification_create(
-        event_key=f"application:{application.pk}:submitted",
-        template_key=template_key,
-        params={"number": application.acceptance_number},
-        user=user,
-    )
-    return application
-
-
 # --- Extension / re-review ------------------------------------------------------------------------
 @transaction.atomic
 def renewal_request(*, certification: Certification, user, files: dict) -> Application:
@@ -182,11 +157,11 @@ def renewal_request(*, certification: Certification, user, files: dict) -> Appli
         designated_institution=certification.designated_institution,
         diagnosis=parent.diagnosis,
     )
-    from applications.services import review_due_at
-
-    application.due_at = review_due_at(region=certification.region, start=timezone.now())
-    application = _followup_submit(application=application, user=user, template_key=TEMPLATE_RENEWAL_SUBMITTED,
-                                   data={"certification": certification.pk, "enddate": str(certification.enddate)})
+    application = application_file_followup(
+        application=application, actor=user, template_key=TEMPLATE_RENEWAL_SUBMITTED,
+        due_at=review_due_at(region=certification.region, start=timezone.now()),
+        event_data={"certification": certification.pk, "enddate": str(certification.enddate)},
+    )
     for slot in slots:
         _renewal_material_store(application=application, user=user, slot=slot.code, file=files[slot.code],
                                 inspected=inspected[slot.code])
@@ -534,7 +509,7 @@ def reconsideration_request(*, application: Application, user, reason: str) -> A
     )
     from catalog.working_days import add_working_time
 
-    case.due_at = add_working_time(start=timezone.now(), days=selectors.RECONSIDERATION_DEADLINE_WORKING_DAYS,
-                                   settings=application.region.settings)
-    return _followup_submit(application=case, user=user, template_key="application_submitted",
-                            data={"reason": reason[:1000], "parent": application.pk})
+    due_at = add_working_time(start=timezone.now(), days=selectors.RECONSIDERATION_DEADLINE_WORKING_DAYS,
+                              settings=application.region.settings)
+    return application_file_followup(application=case, actor=user, template_key="application_submitted", due_at=due_at,
+                                     event_data={"reason": reason[:1000], "parent": application.pk})
