@@ -50,7 +50,7 @@ def _name_mismatch() -> ValidationError:
     return ValidationError({"full_name": _("姓名与身份证号不一致，请核对后重新填写。")})
 
 
-def _person_get_or_create(*, full_name: str, id_number: str, region=None, scheme=None) -> Person:
+def person_get_or_create(*, full_name: str, id_number: str, region=None, scheme=None) -> Person:
     """The one Person for this ID number, created if new; refuses a different name."""
     person = person_find_by_id_number(id_number=id_number)
     if person is None:
@@ -85,7 +85,7 @@ def identity_submit(*, user, full_name: str, id_number: str, region=None, scheme
     if scheme is None:
         raise ValidationError({"scheme": _("请选择参保类型。")})
 
-    person = _person_get_or_create(full_name=full_name, id_number=id_number)
+    person = person_get_or_create(full_name=full_name, id_number=id_number)
     if Identity.objects.filter(person=person, verified_at__isnull=False).exclude(user=user).exists():
         raise ValidationError(
             {"id_number": _("该身份证号已在另一个账户完成实名认证。如非本人操作，请携带身份证到医保经办窗口处理。")}
@@ -208,7 +208,7 @@ def household_member_add(
         raise ValidationError(errors)
 
     own = Identity.objects.filter(user=account).values_list("person_id", flat=True).first()
-    person = _person_get_or_create(full_name=full_name, id_number=id_number, region=region, scheme=scheme)
+    person = person_get_or_create(full_name=full_name, id_number=id_number, region=region, scheme=scheme)
     if person.pk == own:
         raise ValidationError({"id_number": _("这是您本人的身份证号，无需添加为家庭成员。")})
     if HouseholdMember.objects.filter(account=account, person=person).exists():

@@ -82,7 +82,7 @@ def counter_application_file(
 ) -> Application:
     """File and submit a walk-in citizen's application; returns the submitted case."""
     from applications.services import application_submit_for_walk_in
-    from portal.services import _person_get_or_create
+    from portal.services import person_get_or_create
 
     if not staff.has_perm("reviews.counter_file"):
         raise PermissionDenied(_("您没有窗口代录的权限。"))
@@ -107,7 +107,7 @@ def counter_application_file(
     if errors:
         raise ValidationError(errors)
 
-    person = _person_get_or_create(full_name=full_name.strip(), id_number=id_number, region=region, scheme=scheme)
+    person = person_get_or_create(full_name=full_name.strip(), id_number=id_number, region=region, scheme=scheme)
     applicant = _citizen_account_for_phone(phone)
     application = Application(
         applicant=applicant,
