@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from notifications.gateways.base import GatewayError, Lookup
 from notifications.gateways.config import sms_gateway
-from notifications.limits import LOGIN_CODE, quiet_hours_end, recipient_lock, sms_daily_next_slot
+from notifications.limits import ACCOUNT_SMS_KEYS, quiet_hours_end, recipient_lock, sms_daily_next_slot
 from notifications.models import Channel, Notification, NotificationStatus
 from notifications.publishing import notification_publish, notification_publish_on_commit
 from notifications.templates_text import render_text
@@ -113,7 +113,8 @@ def _claim(*, notification_id: int):
             notification.save(update_fields=["not_before"])
             return "quiet_hours"
         recipient_lock(recipient=notification.recipient)
-        if notification.template_key != LOGIN_CODE and (slot := sms_daily_next_slot(phone=notification.recipient, now=now)):
+        # Login codes and account notices have their own limits (checked when they were written).
+        if notification.template_key not in ACCOUNT_SMS_KEYS and (slot := sms_daily_next_slot(phone=notification.recipient, now=now)):
             notification.not_before = slot
             notification.last_error = "per-number daily SMS limit reached; waiting"
             notification.save(update_fields=["not_before", "last_error"])

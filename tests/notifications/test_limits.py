@@ -175,3 +175,21 @@ def test_account_notices_share_the_code_limits_but_not_the_result_sms_quota(sett
     assert sms_daily_next_slot(phone=phone, now=timezone.now()) is None
     with pytest.raises(ValueError):
         sms_send_account_notice(phone=phone, template_key="application_approved")
+
+
+@pytest.mark.django_db
+def test_a_full_daily_quota_does_not_hold_back_an_account_notice(settings):
+    """The daily cap is for result SMS; a login notice is limited with the codes instead."""
+    from django.utils import timezone
+
+    from notifications.models import Notification, NotificationStatus
+    from notifications.sending import notification_deliver
+    from notifications.services import notification_create, sms_send_account_notice
+
+    settings.NOTIFICATIONS = {**settings.NOTIFICATIONS, "SMS_PER_NUMBER_PER_DAY": 1}
+    phone = "13712345679"
+    notification_create(event_key="application:1:approved", template_key="application_approved",
+                        params={"number": "430500-20261122-000001"}, phone=phone, channels=("sms",))
+    Notification.objects.filter(recipient=phone).update(status=NotificationStatus.SENT, claimed_at=timezone.now())
+    notice = sms_send_account_notice(phone=phone, template_key="login_unknown_account")
+    assert notification_deliver(notification_id=notice.pk) == "sent"
