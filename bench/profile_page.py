@@ -21,6 +21,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("probe_json")
     parser.add_argument("target")
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--show-all", action="store_true", help="keep library frames (admin rendering lives there)")
     args = parser.parse_args(argv)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
     os.environ.setdefault("LOG_LEVEL", "WARNING")
@@ -70,7 +71,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"last request: {len(queries.captured_queries)} queries, {total_sql:.0f} ms in SQL")
     for q in sorted(queries.captured_queries, key=lambda q: -float(q["time"]))[:5]:
         print(f"  {float(q['time']) * 1000:7.1f} ms  {q['sql'][:300]}")
-    print(profiler.output_text(unicode=True, color=False, show_all=False, short_mode=True))
+    print(profiler.output_text(unicode=True, color=False, show_all=args.show_all, short_mode=not args.show_all))
 
 
 if __name__ == "__main__":
