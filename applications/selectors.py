@@ -86,12 +86,12 @@ def application_list_for_citizen(*, user) -> QuerySet[Application]:
     from portal.selectors import person_list_for_account
 
     persons = person_list_for_account(user=user).values("pk")
+    # UNION of the applicant index and the patient index (an OR over both scanned every case).
+    own = Application.objects.filter(applicant=user).values("pk")
+    theirs = Application.objects.filter(patient__in=persons).exclude(status=ApplicationStatus.DRAFT).values("pk")
     return (
-        Application.objects.filter(
-            Q(applicant=user) | (Q(patient__in=persons) & ~Q(status=ApplicationStatus.DRAFT))
-        )
+        Application.objects.filter(pk__in=own.union(theirs))
         .select_related("patient", "region", "disease", "scheme")
-        .distinct()
         .order_by("-created_at", "-pk")
     )
 

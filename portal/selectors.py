@@ -5,7 +5,7 @@ return ``None`` for anything that is not the caller's, so views answer 404.
 """
 from __future__ import annotations
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 
 from applications.models import Person
 from portal.models import HouseholdMember, HouseholdProof, Identity
@@ -20,9 +20,11 @@ def person_list_for_account(*, user) -> QuerySet[Person]:
     """
     if not user.is_authenticated:
         return Person.objects.none()
-    return Person.objects.filter(
-        Q(identities__user=user, identities__verified_at__isnull=False) | Q(household_links__account=user)
-    ).distinct()
+    # A UNION of two indexed lookups, not an OR across two joined tables: with the OR PostgreSQL
+    # joins every person with every identity and household row (seconds at a million people).
+    own = Identity.objects.filter(user=user, verified_at__isnull=False).values("person_id")
+    household = HouseholdMember.objects.filter(account=user).values("person_id")
+    return Person.objects.filter(pk__in=own.union(household))
 
 
 def identity_get_for_user(*, user) -> Identity | None:
