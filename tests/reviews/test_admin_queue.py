@@ -1,5 +1,6 @@
 """The queue over HTTP: columns, filters, search, bulk actions, query counts, no full COUNT(*)."""
 import datetime as dt
+import re
 
 import pytest
 from django.db import connection
@@ -129,3 +130,24 @@ def test_export_follows_the_queue_filters(mfa_login, sy_reviewer, shaoyang):
     body = b"".join(response.streaming_content).decode("utf-8-sig")
     assert overdue.acceptance_number in body and later.acceptance_number not in body
     assert "已超期" in body and overdue.patient.full_name not in body
+
+
+def test_date_drill_down_never_aggregates_over_the_queue(mfa_login, sy_reviewer, shaoyang):
+    """The year → month → day links come from the calendar: Django's own date_hierarchy would run
+    DISTINCT DATE_TRUNC / MIN / MAX over the whole scope (most of the page at a million cases)."""
+    today = timezone.localdate()
+    this_month = submitted_application(region_obj=shaoyang)
+    last_year = submitted_application(region_obj=shaoyang)
+    from applications.models import Application
+
+    Application.objects.filter(pk=last_year.pk).update(submitted_at=timezone.now() - dt.timedelta(days=400))
+    client = mfa_login(sy_reviewer)
+    for params in ({}, {"submitted_at__year": today.year}, {"submitted_at__year": today.year, "submitted_at__month": today.month}):
+        with CaptureQueriesContext(connection) as ctx:
+            body = client.get(reverse(QUEUE), params).content.decode()
+        aggregates = [q["sql"] for q in ctx.captured_queries if re.search(r"DATE_TRUNC|MIN\(|MAX\(", q["sql"], re.I)]
+        assert not aggregates, aggregates
+    assert f"submitted_at__year={today.year}" in client.get(reverse(QUEUE)).content.decode()
+    assert _listed(client, submitted_at__year=today.year, submitted_at__month=today.month) == [this_month.pk]
+    assert last_year.pk in _listed(client, submitted_at__year=(timezone.localdate() - dt.timedelta(days=400)).year)
+    assert "submitted_at__day=1" in body  # the month view lists its days
