@@ -10,6 +10,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -62,10 +63,17 @@ def _wizard(request, application, step, template, context):
 
 # --- "我的申请" --------------------------------------------------------------------------------
 
+APPLICATIONS_PER_PAGE = 20
+
+
 @login_required
 def application_list(request: HttpRequest) -> HttpResponse:
-    applications = selectors.application_list_for_citizen(user=request.user)
-    return render(request, "applications/list.html", {"applications": applications})
+    # A page at a time: an account applying for a whole family (or a hospital's 代办 account)
+    # must not get a page the size of its history.
+    page = Paginator(selectors.application_list_for_citizen(user=request.user), APPLICATIONS_PER_PAGE).get_page(
+        request.GET.get("page")
+    )
+    return render(request, "applications/list.html", {"applications": page.object_list, "page": page})
 
 
 @login_required

@@ -336,6 +336,18 @@ def test_list_query_count_does_not_grow(client, citizen, django_assert_num_queri
     assert response.content.decode().count('class="badge') == 20
 
 
+def test_list_is_paginated(client, citizen):
+    user, me = citizen
+    for _ in range(25):
+        ApplicationFactory(applicant=user, patient=me, submitted=True)
+    first = client.get(reverse("applications:list")).content.decode()
+    second = client.get(reverse("applications:list"), {"page": 2}).content.decode()
+    assert first.count('class="badge') == 20 and second.count('class="badge') == 5
+    assert "?page=2" in first and "?page=1" in second
+    # A page number out of range shows the last page, never an error.
+    assert client.get(reverse("applications:list"), {"page": 99}).status_code == 200
+
+
 # --- /track/ ----------------------------------------------------------------------------------------------
 
 def test_track_answers_status_and_masked_name_only(client):
