@@ -81,16 +81,18 @@ def remote_care_get_for_account(*, user, pk: int) -> RemoteCareRegistration:
 
 
 def application_list_rejected_for_account(*, user) -> QuerySet[Application]:
-    """Rejected first-time/extension cases the account filed or that concern its persons."""
-    from django.db.models import Q
+    """Rejected first-time/extension cases the account filed or that concern its persons.
 
-    persons = person_list_for_account(user=user)
+    Built on the citizens' access selector (a UNION of indexed lookups; an OR across applicant
+    and patient scanned every case at province scale)."""
+    from applications.selectors import application_list_for_citizen
+
     return (
-        Application.objects.filter(Q(applicant=user) | Q(patient__in=persons), status=ApplicationStatus.REJECTED)
+        application_list_for_citizen(user=user)
+        .filter(status=ApplicationStatus.REJECTED)
         .exclude(kind=ApplicationKind.RECONSIDERATION)
         .select_related("patient", "disease", "region", "region__settings")
         .prefetch_related(Prefetch("children", queryset=Application.objects.filter(kind=ApplicationKind.RECONSIDERATION)))
-        .distinct()
         .order_by("-decided_at", "-pk")
     )
 
