@@ -51,9 +51,11 @@ def application_list_expired(*, now: dt.datetime, days: int) -> QuerySet[Applica
     )
 
 
-def _person_is_referenced(person: Person) -> bool:
+def _person_is_referenced(person: Person, *, besides: Application | None = None) -> bool:
+    """Whether anything but ``besides`` still needs this person row."""
+    applications = person.applications.exclude(pk=besides.pk) if besides else person.applications
     return (
-        person.applications.exists()
+        applications.exists()
         or person.identities.exists()
         or person.household_links.exists()
         or person.certifications.exists()
@@ -107,12 +109,7 @@ def _purge_one(*, application_id: int, now: dt.datetime, days: int, report: Rete
             # Files go only once the rows are gone for good; a rolled-back purge keeps them.
             transaction.on_commit(lambda: _delete_files(names))
         elif person is not None:
-            orphan = not (
-                person.applications.exclude(pk=application.pk).exists()
-                or person.identities.exists()
-                or person.household_links.exists()
-                or person.certifications.exists()
-            )
+            orphan = not _person_is_referenced(person, besides=application)
         report.people += int(orphan)
 
 
