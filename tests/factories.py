@@ -1,13 +1,24 @@
 """Shared factory_boy factories. Area-specific factories live beside their tests
 (tests/<app>/factories.py) and build on these; traits name lifecycle states."""
+import datetime as dt
 import random
+from decimal import Decimal
 
 import factory
 from django.contrib.auth import get_user_model
 
 from applications.id_numbers import id_check_char
 from applications.models import Person
-from catalog.models import DiseaseCategory, Disease, MedicalInstitution, Region, Scheme, ServiceSettings
+from catalog.models import (
+    CalendarDay,
+    Disease,
+    DiseaseCategory,
+    MedicalInstitution,
+    Region,
+    ReimbursementPolicy,
+    Scheme,
+    ServiceSettings,
+)
 
 _rng = random.Random(20261122)
 
@@ -113,3 +124,26 @@ class PersonFactory(factory.django.DjangoModelFactory):
     id_number = factory.Sequence(lambda n: make_id_number(sequence=n % 1000, birth=f"19{40 + n // 1000 % 50:02d}0101"))
     region = factory.SubFactory(RegionFactory)
     scheme = factory.SubFactory(SchemeFactory)
+
+
+class PolicyFactory(factory.django.DjangoModelFactory):
+    """A region-wide policy unless ``disease`` or ``category`` is given (never both)."""
+
+    class Meta:
+        model = ReimbursementPolicy
+
+    region = factory.SubFactory(RegionFactory)
+    scheme = factory.SubFactory(SchemeFactory)
+    ratio = Decimal("0.700")
+    deductible = Decimal("300.00")
+
+
+class CalendarDayFactory(factory.django.DjangoModelFactory):
+    """A staff-entered holiday, far in the future by default (no test's working days move)."""
+
+    class Meta:
+        model = CalendarDay
+
+    date = factory.Sequence(lambda n: dt.date(2099, 1, 1) + dt.timedelta(days=n))
+    is_workday = False
+    name = "测试假日"

@@ -9,8 +9,16 @@ from django.utils import timezone
 from PIL import Image
 
 from applications.models import Application, ApplicationKind, ApplicationStatus, Certification
+from certifications.models import (
+    CertificationEvent,
+    CertificationEventKind,
+    HospitalChange,
+    RemoteCareKind,
+    RemoteCareReason,
+    RemoteCareRegistration,
+)
 from portal.models import HouseholdMember, Identity
-from tests.factories import DiseaseFactory, PersonFactory, RegionFactory, SchemeFactory, UserFactory
+from tests.factories import DiseaseFactory, InstitutionFactory, PersonFactory, RegionFactory, SchemeFactory, UserFactory
 
 
 def png_upload(name: str = "photo.png") -> SimpleUploadedFile:
@@ -71,3 +79,45 @@ class CertificationFactory(factory.django.DjangoModelFactory):
 
     class Params:
         long_term = factory.Trait(enddate=None)
+
+
+class HospitalChangeFactory(factory.django.DjangoModelFactory):
+    """The first choice of designated hospital (no ``from_institution``) unless one is given."""
+
+    class Meta:
+        model = HospitalChange
+
+    certification = factory.SubFactory(CertificationFactory)
+    to_institution = factory.LazyAttribute(lambda o: InstitutionFactory(region=o.certification.region))
+    year = factory.LazyAttribute(lambda o: o.changed_at.year)
+    changed_by = factory.LazyAttribute(lambda o: o.certification.application.applicant)
+    changed_at = factory.LazyFunction(timezone.now)
+
+
+class CertificationEventFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = CertificationEvent
+
+    certification = factory.SubFactory(CertificationFactory)
+    kind = CertificationEventKind.RENEWAL_REMINDED
+
+
+class RemoteCareRegistrationFactory(factory.django.DjangoModelFactory):
+    """A pending temporary registration; the proof is only a stored name (no file is written)."""
+
+    class Meta:
+        model = RemoteCareRegistration
+
+    certification = factory.SubFactory(CertificationFactory)
+    region = factory.LazyAttribute(lambda o: o.certification.region)
+    kind = RemoteCareKind.TEMPORARY
+    reason = RemoteCareReason.REFERRAL
+    province = "广东省"
+    city = "广州市"
+    start_date = dt.date(2026, 3, 1)
+    end_date = dt.date(2026, 9, 1)
+    proof = "remote-care/proof.png"
+    proof_name = "转诊证明.png"
+    proof_content_type = "image/png"
+    filed_by = factory.LazyAttribute(lambda o: o.certification.application.applicant)
+    filed_at = factory.LazyFunction(timezone.now)

@@ -1,5 +1,6 @@
 """Account-area factories: real-name identities and household members (traits by state)."""
 import factory
+from allauth.account.models import EmailAddress
 from django.utils import timezone
 
 from portal.models import HouseholdMember, Identity, ProofKind, Relationship
@@ -32,3 +33,15 @@ class HouseholdMemberFactory(factory.django.DjangoModelFactory):
     person = factory.SubFactory(PersonFactory)
     relationship = Relationship.PARENT
     proof_kind = ProofKind.HUKOU
+
+
+class EmailAddressFactory(factory.django.DjangoModelFactory):
+    """allauth's e-mail row (the portal signs in by phone; the admin still lists these)."""
+
+    class Meta:
+        model = EmailAddress
+
+    user = factory.SubFactory(UserFactory)
+    email = factory.Sequence(lambda n: f"user{n}@example.test")
+    verified = True
+    primary = True
