@@ -178,6 +178,17 @@ def material_slots(*, application: Application, own_person: Person | None) -> li
     return slots
 
 
+def material_slot_names(*, slots: list[dict]) -> dict[str, str]:
+    """Slot code → name for ``slots`` (from ``material_slots``), plus the proxy documents: they can
+    be asked for in a supplement even when the viewer is the patient's own account."""
+    from django.utils.translation import gettext as _
+
+    names = {s["code"]: s["name"] for s in slots}
+    names.setdefault(PROXY_AGENT_ID_SLOT, _("代办人身份证"))
+    names.setdefault(PROXY_RELATIONSHIP_SLOT, _("关系证明或授权委托书"))
+    return names
+
+
 def supplement_request_event(*, application: Application) -> ApplicationEvent | None:
     """The latest "supplement requested" event: its ``data["items"]`` is the itemised notice."""
     return application.events.filter(kind=EventKind.SUPPLEMENT_REQUESTED).order_by("-created_at", "-pk").first()

@@ -542,10 +542,4 @@ def application_resubmit(*, application: Application, user) -> Application:
 
 def _slot_names(application: Application, user) -> dict[str, str]:
     own = selectors.account_person(user=user)
-    names = {s["code"]: s["name"] for s in selectors.material_slots(application=application, own_person=own)}
-    # Proxy slots exist on a supplement even if the viewer is the patient's own account.
-    from applications.models import PROXY_AGENT_ID_SLOT, PROXY_RELATIONSHIP_SLOT
-
-    names.setdefault(PROXY_AGENT_ID_SLOT, _("代办人身份证"))
-    names.setdefault(PROXY_RELATIONSHIP_SLOT, _("关系证明或授权委托书"))
-    return names
+    return selectors.material_slot_names(slots=selectors.material_slots(application=application, own_person=own))

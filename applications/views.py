@@ -10,7 +10,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -28,6 +27,8 @@ from applications.lifecycle import WITHDRAWABLE
 from applications.models import Application, ApplicationStatus, UploadedMaterial
 from applications.upload_handlers import SizeLimitUploadHandler
 from catalog.models import Disease, Scheme
+from portal.pagination import page_get
+
 
 def _step_titles():
     return [(1, _("选择患者")), (2, _("地区与病种")), (3, _("疾病信息")), (4, _("上传材料")), (5, _("确认提交"))]
@@ -70,8 +71,8 @@ APPLICATIONS_PER_PAGE = 20
 def application_list(request: HttpRequest) -> HttpResponse:
     # A page at a time: an account applying for a whole family (or a hospital's 代办 account)
     # must not get a page the size of its history.
-    page = Paginator(selectors.application_list_for_citizen(user=request.user), APPLICATIONS_PER_PAGE).get_page(
-        request.GET.get("page")
+    page = page_get(
+        selectors.application_list_for_citizen(user=request.user), number=request.GET.get("page"), per_page=APPLICATIONS_PER_PAGE
     )
     return render(request, "applications/list.html", {"applications": page.object_list, "page": page})
 
@@ -396,7 +397,7 @@ def application_detail(request: HttpRequest, pk: int) -> HttpResponse:
     known = {s["code"] for s in slots}
     materials = list(selectors.material_list(application=application, include_superseded=True))
     extra = sorted({m.slot for m in materials if m.slot not in known})
-    names = services._slot_names(application, request.user)
+    names = selectors.material_slot_names(slots=slots)
     for code in extra:
         slots.append({"code": code, "name": names.get(code, _("其他补正材料")), "description": "", "required": False})
     is_applicant = application.applicant_id == request.user.pk
@@ -458,9 +459,7 @@ def application_resubmit(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _receipt_context(request, application):
     own = selectors.account_person(user=request.user)
-    names = services._slot_names(application, request.user)
-    for slot in selectors.material_slots(application=application, own_person=own):
-        names[slot["code"]] = slot["name"]
+    names = selectors.material_slot_names(slots=selectors.material_slots(application=application, own_person=own))
     materials = [(names.get(m.slot, m.slot), m.original_name) for m in selectors.material_list(application=application)]
     status_url = request.build_absolute_uri(reverse("track") + f"?number={application.acceptance_number}")
     return materials, status_url

@@ -187,6 +187,36 @@ def policy_for(*, disease: Disease, scheme: Scheme | str) -> ReimbursementPolicy
     return _policy_candidates(disease=disease).filter(scheme__code=scheme_code).first()
 
 
+def policy_map_for(*, pairs) -> dict[tuple[int, str], ReimbursementPolicy | None]:
+    """``policy_for`` for many (disease, scheme) pairs in one query, keyed by (disease id, scheme
+    code): a household's certifications page must not cost a query per distinct disease."""
+    pairs = [(disease, scheme if isinstance(scheme, str) else scheme.code) for disease, scheme in pairs]
+    if not pairs:
+        return {}
+    candidates: dict[tuple[int, str], list[ReimbursementPolicy]] = {}
+    for policy in (
+        ReimbursementPolicy.objects.filter(
+            region_id__in={d.region_id for d, _ in pairs}, scheme__code__in={code for _, code in pairs}
+        )
+        .select_related("scheme")
+        .order_by("pk")
+    ):
+        candidates.setdefault((policy.region_id, policy.scheme.code), []).append(policy)
+    result: dict[tuple[int, str], ReimbursementPolicy | None] = {}
+    for disease, code in pairs:
+        ranked = []
+        for policy in candidates.get((disease.region_id, code), []):
+            # The same specificity as ``_policy_candidates``: own disease, then category, then region.
+            if policy.disease_id == disease.pk:
+                ranked.append((0, policy.pk, policy))
+            elif policy.disease_id is None and policy.category_id is not None and policy.category_id == disease.category_id:
+                ranked.append((1, policy.pk, policy))
+            elif policy.disease_id is None and policy.category_id is None:
+                ranked.append((2, policy.pk, policy))
+        result[(disease.pk, code)] = min(ranked, key=lambda r: r[:2])[2] if ranked else None
+    return result
+
+
 def policy_table_for(*, disease: Disease) -> list[tuple[Scheme, ReimbursementPolicy | None]]:
     """For every scheme the disease is open to, the applicable policy (or ``None``), in one query
     on top of the disease's prefetched schemes."""

@@ -17,6 +17,7 @@ from applications.models import (
     EventKind,
 )
 from catalog.models import Disease, ReimbursementPolicy, ValidityRule
+from catalog.selectors import policy_map_for
 from certifications.dates import add_months, local_date, local_today, next_year_start
 from certifications.models import (
     REMOTE_CARE_OPEN,
@@ -242,9 +243,8 @@ def certification_view(*, certification: Certification, today: dt.date | None = 
 
 
 def certification_view_list(*, certifications, today: dt.date | None = None) -> list[CertificationView]:
-    """``certification_view`` for many certifications in a fixed number of queries (plus one per
-    distinct disease and scheme for the reimbursement policy), so a household page does not grow
-    a query per card."""
+    """``certification_view`` for many certifications in a fixed number of queries, so a household
+    page does not grow a query per card."""
     from django.db.models import Count
 
     today = today or local_today()
@@ -266,12 +266,10 @@ def certification_view_list(*, certifications, today: dt.date | None = None) -> 
         r.certification_id: r
         for r in RemoteCareRegistration.objects.filter(certification_id__in=ids, status__in=REMOTE_CARE_OPEN)
     }
-    policies: dict[tuple[int, int], ReimbursementPolicy | None] = {}
+    policies = policy_map_for(pairs=[(c.disease, c.scheme) for c in certifications])
     views = []
     for certification in certifications:
-        pair = (certification.disease_id, certification.scheme_id)
-        if pair not in policies:
-            policies[pair] = policy_for_certification(certification=certification)
+        pair = (certification.disease_id, certification.scheme.code)
         allowed = certification.region.settings.hospital_changes_per_year
         used = used_by_cert.get(certification.pk, 0)
         quota = HospitalQuota(year=today.year, allowed_per_year=allowed, used=used,

@@ -18,6 +18,7 @@ from certifications import selectors, services
 from certifications.dates import local_today
 from certifications.forms import HospitalFilterForm, PersonLookupForm, ReconsiderationForm, RemoteCareForm
 from certifications.models import RemoteCareRegistration
+from portal.pagination import page_get
 from portal.selectors import person_list_for_account
 
 # The first-application wizard lives in the applications area; its start page is its index.
@@ -37,9 +38,17 @@ def _person_sections(request: HttpRequest, persons) -> list[dict]:
     return [{"person": p, "views": [v for v in views if v.certification.person_id == p.pk]} for p in persons]
 
 
+# A family holds a handful of people; a hospital's 代办 account can hold dozens, each with several
+# certifications: their cards come ten people at a time.
+PERSONS_PER_PAGE = 10
+
+
 @login_required
 def index(request: HttpRequest) -> HttpResponse:
-    persons = list(person_list_for_account(user=request.user).order_by("pk"))
+    page = page_get(
+        person_list_for_account(user=request.user).order_by("pk"), number=request.GET.get("page"), per_page=PERSONS_PER_PAGE
+    )
+    persons = list(page.object_list)
     rejected = []
     for application in selectors.application_list_rejected_for_account(user=request.user)[:20]:
         last_day = selectors.reconsideration_last_day(application=application)
@@ -47,6 +56,7 @@ def index(request: HttpRequest) -> HttpResponse:
             rejected.append({"application": application, "last_day": last_day})
     return render(request, "certifications/index.html", {
         "sections": _person_sections(request, persons), "rejected": rejected, "lookup_form": PersonLookupForm(),
+        "page": page,
     })
 
 

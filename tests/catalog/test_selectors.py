@@ -110,3 +110,34 @@ def test_institution_get_is_scoped_to_the_region():
     other = RegionFactory(code="411000", city="许昌市")
     with pytest.raises(MedicalInstitution.DoesNotExist):
         selectors.institution_get(region=other, pk=hospital.pk)
+
+
+def test_policy_map_for_agrees_with_policy_for_in_one_query(schemes, django_assert_num_queries):
+    """The household page resolves every card's policy at once; each answer must be the one
+    ``policy_for`` gives (own disease, then category, then region-wide, lowest pk on a tie)."""
+    active, retired, resident = schemes
+    region = RegionFactory()
+    elsewhere = RegionFactory(code="411000", city="许昌市")
+    disease = DiseaseFactory(region=region, schemes=[active, retired, resident])
+    sibling = DiseaseFactory(region=region, category=disease.category)
+    other_category = DiseaseFactory(region=region, category=CategoryFactory(region=region, code="special"))
+    far = DiseaseFactory(region=elsewhere)
+    ReimbursementPolicy.objects.create(region=region, scheme=active, ratio=Decimal("0.7"))
+    ReimbursementPolicy.objects.create(region=region, scheme=active, ratio=Decimal("0.6"))  # a later tie loses
+    ReimbursementPolicy.objects.create(region=region, category=disease.category, scheme=active, ratio=Decimal("0.8"))
+    ReimbursementPolicy.objects.create(region=region, disease=disease, scheme=active, ratio=Decimal("0.9"))
+    ReimbursementPolicy.objects.create(region=region, disease=sibling, scheme=retired, ratio=Decimal("0.5"))
+    ReimbursementPolicy.objects.create(region=elsewhere, scheme=resident, ratio=Decimal("0.4"))
+    pairs = [(d, s) for d in (disease, sibling, other_category, far) for s in (active, retired, resident)]
+
+    with django_assert_num_queries(1):
+        found = selectors.policy_map_for(pairs=pairs)
+
+    for d, s in pairs:
+        expected = selectors.policy_for(disease=d, scheme=s)
+        assert found[(d.pk, s.code)] == expected, (d.code, s.code)
+    assert found[(disease.pk, active.code)].ratio == Decimal("0.9")
+    assert found[(other_category.pk, active.code)].ratio == Decimal("0.7")
+    assert found[(far.pk, resident.code)].ratio == Decimal("0.4")
+    assert found[(disease.pk, resident.code)] is None
+    assert selectors.policy_map_for(pairs=[]) == {}
