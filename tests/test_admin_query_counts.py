@@ -12,8 +12,6 @@ once per admin: the parametrized tests only read the measurements.
 """
 from __future__ import annotations
 
-import collections
-import re
 from dataclasses import dataclass
 
 import pytest
@@ -47,6 +45,7 @@ from tests.factories import (
 )
 from tests.notifications.factories import DevSmsFactory, NotificationFactory
 from tests.portal.factories import EmailAddressFactory, HouseholdMemberFactory, IdentityFactory
+from tests.query_counts import assert_same_query_count
 from tests.reviews.factories import OrganisationFactory, region, staff_user, submitted_application
 
 # The marker also tells pytest-django to create the test database the module fixture writes to.
@@ -158,12 +157,6 @@ def measurements(django_db_setup, django_db_blocker):
     return results
 
 
-def _repeated(queries: tuple[str, ...]) -> str:
-    """The statements that ran more than once (numbers blanked), most frequent first."""
-    shapes = collections.Counter(re.sub(r"\b\d+\b", "N", sql) for sql in queries)
-    return "\n".join(f"  {n}× {sql[:300]}" for sql, n in shapes.most_common() if n > 1) or "  (none)"
-
-
 def _check(measurements, who: str, model) -> None:
     few, many = measurements[who, model._meta.label]
     label = f"{model._meta.label} changelist ({who})"
@@ -172,11 +165,7 @@ def _check(measurements, who: str, model) -> None:
         f"{label} listed {few.listed} rows, then {many.listed} after more were added: world_add() must add "
         f"{model.__name__} rows this reader sees"
     )
-    with_few, with_many = len(few.queries), len(many.queries)
-    assert with_many == with_few, (
-        f"{label}: {with_few} queries for {few.listed} rows, {with_many} for {many.listed}.\n"
-        f"Repeated statements with {many.listed} rows:\n{_repeated(many.queries)}"
-    )
+    assert_same_query_count(list(few.queries), list(many.queries), page=label, rows=(few.listed, many.listed))
 
 
 @pytest.mark.parametrize("model", [model for model, _admin in REGISTRY], ids=lambda m: m._meta.label)

@@ -3,7 +3,7 @@ import factory
 from allauth.account.models import EmailAddress
 from django.utils import timezone
 
-from portal.models import HouseholdMember, Identity, ProofKind, Relationship
+from portal.models import HouseholdMember, HouseholdProof, Identity, ProofKind, Relationship
 from tests.factories import PersonFactory, RegionFactory, SchemeFactory, UserFactory
 
 
@@ -45,3 +45,17 @@ class EmailAddressFactory(factory.django.DjangoModelFactory):
     email = factory.Sequence(lambda n: f"user{n}@example.test")
     verified = True
     primary = True
+
+
+class HouseholdProofFactory(factory.django.DjangoModelFactory):
+    """A proof page as listed; only the stored name is set (no file is written)."""
+
+    class Meta:
+        model = HouseholdProof
+
+    member = factory.SubFactory(HouseholdMemberFactory)
+    file = factory.Sequence(lambda n: f"household/proof-{n}.png")
+    original_name = factory.Sequence(lambda n: f"户口本第{n}页.png")
+    content_type = "image/png"
+    size = 1024
+    sha256 = "0" * 64
