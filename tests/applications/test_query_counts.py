@@ -1,15 +1,19 @@
-"""The application page lists the case's material slots, files and timeline: its query count
-must not grow with them. (我的申请 itself is pinned in test_views.py.)"""
+"""The application page (material slots, files, timeline) and the wizard's steps (whom to apply
+for, regions, schemes, diseases and their criteria, hospitals, uploads) list rows: their query
+counts must not grow with them. (我的申请 itself is pinned in test_views.py.)"""
 import pytest
 from django.urls import reverse
 
 from applications.models import EventKind
 from tests.applications.factories import (
     ApplicationFactory,
+    CriterionFactory,
+    HouseholdMemberFactory,
     RequiredMaterialFactory,
     UploadedMaterialFactory,
     verified_citizen,
 )
+from tests.factories import DiseaseFactory, InstitutionFactory, PersonFactory, RegionFactory, SchemeFactory
 from tests.query_counts import assert_same_query_count, page_queries
 
 pytestmark = pytest.mark.django_db
@@ -37,3 +41,46 @@ def test_application_page_does_not_grow_with_materials_or_events(client):
     many, html = page_queries(client, url)
     assert html.count('<li class="app-file') == 7 and html.count("<li><span class=\"muted\">") == 4
     assert_same_query_count(few, many, page=url, rows=(2, 11))
+
+
+def _more_of_everything_the_wizard_lists(application, user, n: int):
+    """Household members to apply for, regions and schemes to choose, diseases of the region,
+    criteria of the chosen disease, hospitals of the region, material slots with uploads."""
+    for i in range(n):
+        HouseholdMemberFactory(account=user, person=PersonFactory(region=application.region))
+        RegionFactory(code=f"97{application.pk % 100:02d}{i:02d}", city=f"测试{i}市")
+        scheme = SchemeFactory(code=f"qc-wizard-{application.pk}-{i}", name=f"险种{i}")
+        application.disease.schemes.add(scheme)
+        DiseaseFactory(region=application.region, schemes=[application.scheme, scheme])
+        CriterionFactory(disease=application.disease)
+        InstitutionFactory(region=application.region, designated=bool(i % 2))
+        _slot_with_files(application, 1 + i % 2)
+
+
+# Each step, and what shows that it lists more the second time.
+WIZARD = {
+    "new": (lambda a: reverse("applications:new"), 'name="patient"'),
+    "patient": (lambda a: reverse("applications:step", args=[a.pk, 1]), 'name="patient"'),
+    "disease": (lambda a: reverse("applications:step", args=[a.pk, 2]), "<option"),
+    "info": (lambda a: reverse("applications:step", args=[a.pk, 3]), "<option"),
+    "materials": (lambda a: reverse("applications:step", args=[a.pk, 4]), '<li class="app-file'),
+    "review": (lambda a: reverse("applications:step", args=[a.pk, 5]), '<li class="app-file'),
+}
+
+
+@pytest.mark.parametrize("step", WIZARD)
+def test_wizard_steps_do_not_grow_with_what_they_list(client, step):
+    user, me = verified_citizen()
+    application = ApplicationFactory(applicant=user, patient=me)  # a complete draft
+    CriterionFactory(disease=application.disease)
+    _slot_with_files(application, 1)
+    client.force_login(user)
+    path, marker = WIZARD[step]
+    url = path(application)
+    few, html = page_queries(client, url)
+    shown = html.count(marker)
+    assert shown >= 1
+    _more_of_everything_the_wizard_lists(application, user, 3)
+    many, html = page_queries(client, url)
+    assert html.count(marker) > shown
+    assert_same_query_count(few, many, page=url, rows=(shown, html.count(marker)))
