@@ -65,6 +65,9 @@ def certification_list_for_account(*, user) -> QuerySet[Certification]:
         Certification.objects.filter(person__in=person_list_for_account(user=user))
         .select_related("person", "region", "region__settings", "scheme", "disease", "disease__category",
                         "designated_institution", "application")
+        # Cards never show the ID number or the diagnosis: not decrypting two fields per card
+        # (a 代办 page lists ~100 cards). A follow-up that copies the diagnosis loads it then.
+        .defer("person__id_number", "application__diagnosis")
         .order_by("person_id", "-begndate", "pk")
     )
 

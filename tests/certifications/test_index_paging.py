@@ -32,3 +32,18 @@ def test_a_small_household_has_no_pager(client, region, owner):
     client.force_login(user)
     html = client.get(reverse("certifications:index")).content.decode()
     assert 'class="pager"' not in html and 'class="card cert-card"' in html
+
+
+def test_the_cards_do_not_read_id_numbers_or_diagnoses(client, region, owner):
+    """Two encrypted fields per card, never shown: the list query leaves them out."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    user, me = owner
+    CertificationFactory(application__patient=me, application__region=region)
+    client.force_login(user)
+    with CaptureQueriesContext(connection) as ctx:
+        html = client.get(reverse("certifications:index")).content.decode()
+    cards = [q["sql"] for q in ctx.captured_queries if q["sql"].startswith('SELECT "applications_certification"')]
+    assert cards and 'class="card cert-card"' in html
+    assert all('"id_number"' not in sql and '"diagnosis"' not in sql for sql in cards)
