@@ -102,6 +102,8 @@ def _capture(client, method: str, path: str, **kwargs) -> dict:
         "location": response.get("Location", ""),
         "queries": len(statements),
         "unfiltered_counts": [s[:400] for s in statements if is_unfiltered_count(s)],
+        # Rows a changelist lists (its checkboxes): a page with fewer rows is less work.
+        "rows_listed": response.content.count(b'name="_selected_action"') if not getattr(response, "streaming", False) else None,
         "slowest": [{"ms": round(float(q["time"]) * 1000, 2), "sql": q["sql"][:1500]} for q in slowest],
     }
 
@@ -187,6 +189,8 @@ def prepare() -> dict:
     if _reverse("track") and track_pairs:
         add("track_lookup", "public lookup /track/ (POST a number)", [_reverse("track")], None, method="POST", form=track_pairs)
 
+    add("signed_in_floor", "signed-in floor: empty page in the site shell (one-case accounts)",
+        [_reverse("bench_signed_in_floor")], "typical")
     add("dashboard_hot", "citizen dashboard 我的申请 (account with 200 cases)", [_reverse("applications:list")], "hot")
     add("dashboard_typical", "citizen dashboard 我的申请 (one-case account)", [_reverse("applications:list")], "typical")
     detail_paths = []
@@ -210,6 +214,9 @@ def prepare() -> dict:
         # 1M / 10k comparison renders the same number of rows.
         add("admin_region", "admin review queue, filtered (one region, all statuses)",
             [f"{changelist}?region={settings_region.pk}"], "admin")
+        # A status filter that also fills the first page at both scales: decided cases.
+        add("admin_decided", "admin review queue, filtered (approved, one region)",
+            [f"{changelist}?status__exact=approved&region={settings_region.pk}"], "admin")
     else:
         add("admin_filtered", "admin review queue, filtered", None, None)
 

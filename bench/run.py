@@ -33,9 +33,9 @@ WORK_DIR = BASE_DIR / "var" / "bench"
 # Measured in this order; "bare" entries are the floor, re-measured between groups.
 SEQUENCE = [
     "bare", "catalog", "catalog_region", "track", "track_lookup",
-    "bare", "dashboard_hot", "dashboard_typical", "detail",
+    "bare", "signed_in_floor", "dashboard_hot", "dashboard_typical", "detail",
     "bare", "inbox", "certifications",
-    "bare", "admin_queue", "admin_filtered", "admin_region",
+    "bare", "admin_queue", "admin_filtered", "admin_region", "admin_decided",
     "bare", "bare_upload", "upload", "bare",
 ]
 TARGETS_PCT = {"dashboard_hot": 0.5, "dashboard_typical": 0.5, "detail": 0.5}
@@ -165,16 +165,6 @@ def measure_scale(scale: str, args) -> dict:
     )
     probe = json.loads(probe_path.read_text())
     result["probe"] = probe
-    # The proposed fixes, measured in-process on the same data (see the modules' docstrings).
-    result["whatif"] = {}
-    for module, extra in (("bench.citizen_whatif", []), ("bench.admin_whatif", [str(probe_path)])):
-        done = subprocess.run(
-            [sys.executable, "-m", module, *extra], cwd=BASE_DIR, env={**env, "LOG_LEVEL": "WARNING"},
-            capture_output=True, text=True, timeout=900,
-        )
-        result["whatif"][module] = done.stdout.strip().splitlines() if done.returncode == 0 else [
-            f"failed (exit {done.returncode}): {done.stderr.strip()[-300:]}"
-        ]
     photo = jpeg_bytes()
     result["upload_bytes"] = len(photo)
     runs: list[tuple[str, Outcome | None, str]] = []

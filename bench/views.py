@@ -3,7 +3,9 @@
 Every page is reported as a ratio to these, measured in the same run on the same gunicorn
 configuration, because absolute times on a shared 2-core machine are noise.
 """
+from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
 from django.views.decorators.http import require_POST
 
 
@@ -20,3 +22,11 @@ def bare_upload(request: HttpRequest) -> HttpResponse:
     """
     total = sum(upload.size for upload in request.FILES.values())
     return HttpResponse(f"ok {total}")
+
+
+@login_required
+def signed_in_floor(request: HttpRequest) -> HttpResponse:
+    """The cheapest page a signed-in citizen can get: the session and the user are loaded and the
+    site's shell (``base.html``, with its header badge) is rendered around an empty body. Not the
+    target's baseline (that stays ``bare``): it shows how much of a citizen page is the shell."""
+    return render(request, "base.html", {})
