@@ -22,6 +22,16 @@ from catalog.models import (
 from catalog.resources import DiseaseResource
 
 
+class CategoryLabelsMixin:
+    """A category's label names its region: every category dropdown loads the regions with the
+    categories (else each option costs a query)."""
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "category":
+            kwargs.setdefault("queryset", DiseaseCategory.objects.select_related("region"))
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
 class ServiceSettingsInline(admin.StackedInline):
     model = ServiceSettings
     can_delete = False
@@ -32,6 +42,9 @@ class CategoryInline(admin.TabularInline):
     model = DiseaseCategory
     extra = 0
     fields = ("code", "name", "declared_count", "order", "source", "verified")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("region")  # each row's label names it
 
 
 @admin.register(Region)
@@ -104,7 +117,7 @@ class RegionConfirmImportForm(ConfirmImportForm):
 
 
 @admin.register(Disease)
-class DiseaseAdmin(ImportExportModelAdmin):
+class DiseaseAdmin(CategoryLabelsMixin, ImportExportModelAdmin):
     list_display = ("name", "code", "region", "category", "cross_province_direct_settlement", "illustrative", "verified")
     list_filter = (
         "region", ("category", CategoryListFilter), "verified", "cross_province_direct_settlement", "validity_rule",
@@ -167,7 +180,7 @@ class RequiredMaterialAdmin(admin.ModelAdmin):
 
 
 @admin.register(ReimbursementPolicy)
-class ReimbursementPolicyAdmin(admin.ModelAdmin):
+class ReimbursementPolicyAdmin(CategoryLabelsMixin, admin.ModelAdmin):
     list_display = ("region", "scheme", "disease", "category", "deductible", "ratio", "annual_cap", "verified")
     list_filter = ("region", "scheme", "verified")
     search_fields = ("disease__name", "category__name", "region__city")
