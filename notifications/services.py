@@ -2,9 +2,11 @@
 that causes the notification; the row is the promise, the Celery task only delivers it."""
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Iterable
 
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -15,8 +17,10 @@ from notifications.limits import ACCOUNT_SMS_KEYS, LOGIN_CODE, login_code_wait, 
 from notifications.models import Channel, Notification, NotificationStatus
 from notifications.phones import phone_normalise
 from notifications.publishing import notification_publish_on_commit
-from notifications.selectors import inbox_message_get
+from notifications.selectors import inbox_message_get, inbox_unread_cache_key
 from notifications.templates_text import REMINDERS, template_params
+
+logger = logging.getLogger(__name__)
 
 
 @transaction.atomic
@@ -72,6 +76,8 @@ def notification_create(
         except IntegrityError:
             continue  # already written for this event: idempotent
         created.append(notification)
+        if channel == Channel.INBOX:
+            transaction.on_commit(lambda user_id=user.pk: inbox_unread_forget(user_id=user_id))
         if channel == Channel.SMS and hold_until is None:
             notification_publish_on_commit(notification_id=notification.pk)
     return created
@@ -145,10 +151,21 @@ def inbox_message_open(*, user, notification_id: int) -> Notification:
     if notification.read_at is None:
         notification.read_at = timezone.now()
         Notification.objects.filter(pk=notification.pk, read_at__isnull=True).update(read_at=notification.read_at)
+        transaction.on_commit(lambda: inbox_unread_forget(user_id=user.pk))
     return notification
 
 
 def inbox_mark_all_read(*, user) -> int:
-    return Notification.objects.filter(user=user, channel=Channel.INBOX, read_at__isnull=True).update(
+    marked = Notification.objects.filter(user=user, channel=Channel.INBOX, read_at__isnull=True).update(
         read_at=timezone.now()
     )
+    transaction.on_commit(lambda: inbox_unread_forget(user_id=user.pk))
+    return marked
+
+
+def inbox_unread_forget(*, user_id: int) -> None:
+    """Drop the account's cached badge count (after the commit that changed it)."""
+    try:
+        cache.delete(inbox_unread_cache_key(user_id=user_id))
+    except Exception:  # noqa: BLE001 - the entry expires on its own (INBOX_UNREAD_CACHE_SECONDS)
+        logger.warning("cache unavailable: the inbox badge of account %s may lag", user_id, exc_info=True)

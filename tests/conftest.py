@@ -18,5 +18,14 @@ def _private_media(settings, tmp_path):
         }
 
 
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Each test starts with an empty cache (the suite's own Redis db): cached values such as the
+    inbox badge count are keyed by ids that a new test database hands out again."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 # One Playwright/Chromium for every browser test in the run, wherever the test lives.
 from tests.browser import browser, phone_page, screenshot  # noqa: E402,F401

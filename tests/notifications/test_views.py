@@ -36,15 +36,19 @@ def test_message_centre_needs_login(client):
     assert response.status_code == 302 and "login" in response["Location"]
 
 
-def test_opening_a_message_marks_it_read_and_the_badge_counts_down(client):
+def test_opening_a_message_marks_it_read_and_the_badge_counts_down(client, django_capture_on_commit_callbacks):
     me = UserFactory()
     _event(me, 1)
-    _event(me, 2)
     client.force_login(me)
+    assert 'id="unread-badge">1' in client.get("/").content.decode()  # the count is cached now
+    # A new message drops the cached count when its transaction commits.
+    with django_capture_on_commit_callbacks(execute=True):
+        _event(me, 2)
     home = client.get("/").content.decode()
     assert 'id="unread-badge">2' in home
     first = Notification.objects.filter(user=me, channel=Channel.INBOX).order_by("pk").first()
-    response = client.get(reverse("notifications:detail", args=[first.pk]))
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.get(reverse("notifications:detail", args=[first.pk]))
     assert response.status_code == 200 and "430500-20261122-000011" in response.content.decode()
     first.refresh_from_db()
     read_at = first.read_at
@@ -53,8 +57,22 @@ def test_opening_a_message_marks_it_read_and_the_badge_counts_down(client):
     first.refresh_from_db()
     assert first.read_at == read_at  # read once
     assert 'id="unread-badge">1' in client.get("/").content.decode()
-    client.post(reverse("notifications:mark_all_read"))
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("notifications:mark_all_read"))
     assert "unread-badge" not in client.get("/").content.decode()
+
+
+def test_the_badge_counts_when_the_cache_is_down(client, settings, caplog):
+    """An unreachable cache costs a COUNT per page, never the page."""
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                                   "LOCATION": "redis://127.0.0.1:9/0",  # nothing listens on port 9
+                                   "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2}}}
+    me = UserFactory()
+    _event(me, 1)
+    client.force_login(me)
+    response = client.get(reverse("notifications:inbox"))
+    assert response.status_code == 200 and 'id="unread-badge">1' in response.content.decode()
+    assert "cache unavailable for the inbox badge" in caplog.text  # the broken cache was really asked
 
 
 def test_someone_elses_message_is_404_and_stays_unread(client):
