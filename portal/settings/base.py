@@ -106,6 +106,9 @@ DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'portal.sqlite3'}",
         conn_max_age=int(env("DB_CONN_MAX_AGE", "0")),
+        # A kept connection is checked before a request (or task) reuses it: a database restart
+        # or failover costs a reconnect, not an error.
+        conn_health_checks=env_bool("DB_CONN_HEALTH_CHECKS", default=True),
     )
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -136,6 +139,10 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 120
 CELERY_TASK_SOFT_TIME_LIMIT = 100
+# Workers keep their database connection between tasks by the web's rules (DB_CONN_MAX_AGE,
+# health checks; portal/celery.py). Celery's Django fixup would otherwise open a new connection
+# for every task, whatever CONN_MAX_AGE says; with this set it only recycles every N tasks.
+CELERY_DB_REUSE_MAX = 1000 if DATABASES["default"]["CONN_MAX_AGE"] != 0 else None
 CELERY_TIMEZONE = "Asia/Shanghai"
 # Publishing must fail fast when the broker is down: the outbox sweep delivers later.
 CELERY_BROKER_CONNECTION_TIMEOUT = 2

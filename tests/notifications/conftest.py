@@ -1,6 +1,7 @@
 import pytest
 
 from notifications import publishing
+from tests.notifications.processes import PrivateRedis, Worker
 from tests.notifications.scripted_gateway import ScriptedGateway
 
 
@@ -37,3 +38,27 @@ def limits(settings):
         settings.NOTIFICATIONS = {**settings.NOTIFICATIONS, **values}
 
     return change
+
+
+@pytest.fixture
+def private_redis(tmp_path):
+    redis = PrivateRedis(tmp_path)
+    redis.start()
+    try:
+        yield redis
+    finally:
+        redis.stop()
+
+
+@pytest.fixture
+def workers(tmp_path):
+    started: list[Worker] = []
+
+    def make(**kwargs) -> Worker:
+        worker = Worker(log=tmp_path / "worker.log", **kwargs)
+        started.append(worker)
+        return worker.start()
+
+    yield make
+    for worker in started:
+        worker.kill()

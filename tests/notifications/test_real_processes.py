@@ -1,4 +1,4 @@
-"""Real processes: a private redis-server (never the shared one on 6379) and a real `celery
+"""Real processes (tests/notifications/processes.py): a private redis-server and a real `celery
 worker` subprocess against the test database. Bounded by timeouts; everything started is killed.
 
 (a) Broker down: creating notifications (services, and a citizen's submit over HTTP) succeeds
@@ -9,17 +9,11 @@ worker` subprocess against the test database. Bounded by timeouts; everything st
 from __future__ import annotations
 
 import os
-import signal
-import socket
 import subprocess
 import sys
 import time
-import uuid
-from contextlib import contextmanager
-from pathlib import Path
 
 import pytest
-from django.conf import settings as django_settings
 from django.db import connection, transaction
 from django.urls import reverse
 
@@ -27,7 +21,6 @@ from notifications import publishing
 from notifications.models import Channel, DevSms, Notification, NotificationStatus
 from notifications.sending import outbox_sweep
 from notifications.services import notification_create, sms_send_login_code
-from portal.celery import app as celery_app
 from tests.applications.factories import (
     ApplicationFactory,
     RequiredMaterialFactory,
@@ -36,155 +29,9 @@ from tests.applications.factories import (
 )
 from tests.factories import UserFactory
 from tests.notifications.fake_provider import FakeServer, RecordingProvider
+from tests.notifications.processes import BASE_DIR, publishing_to, wait_until
 
-BASE_DIR = Path(django_settings.BASE_DIR)
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def _free_port(preferred: int) -> int:
-    for port in (preferred, 0):
-        with socket.socket() as sock:
-            try:
-                sock.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return sock.getsockname()[1]
-    raise RuntimeError("no free port")
-
-
-def _wait_until(predicate, *, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-
-
-class PrivateRedis:
-    def __init__(self, directory: Path):
-        self.port = _free_port(6391)
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.directory = directory
-        self.process: subprocess.Popen | None = None
-
-    def _ping(self) -> bool:
-        try:
-            with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as sock:
-                sock.sendall(b"PING\r\n")
-                return sock.recv(16).startswith(b"+PONG")
-        except OSError:
-            return False
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--dir", str(self.directory)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        _wait_until(self._ping, timeout=10, what="private redis-server")
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(timeout=10)
-        self.process = None
-        _wait_until(lambda: not self._ping(), timeout=5, what="private redis-server to stop")
-
-
-@pytest.fixture
-def private_redis(tmp_path):
-    redis = PrivateRedis(tmp_path)
-    redis.start()
-    try:
-        yield redis
-    finally:
-        redis.stop()
-
-
-def _reset_broker_pools() -> None:
-    from kombu import pools
-
-    pools.reset()  # kombu keeps producer pools per connection URL, process-wide
-    if celery_app._pool is not None:
-        celery_app._pool.force_close_all()
-        celery_app._pool = None
-    celery_app.amqp._producer_pool = None
-
-
-@contextmanager
-def publishing_to(url: str):
-    """Point this process's Celery publisher at the private Redis for the test."""
-    old = celery_app.conf.broker_url
-    _reset_broker_pools()
-    celery_app.conf.broker_url = url
-    publishing.broker_pause_reset()
-    try:
-        yield
-    finally:
-        _reset_broker_pools()
-        celery_app.conf.broker_url = old
-        publishing.broker_pause_reset()
-
-
-class Worker:
-    """`celery -A portal worker` in its own process group, on the test database."""
-
-    def __init__(self, *, broker_url: str, log: Path, env: dict[str, str] | None = None):
-        db = connection.settings_dict
-        password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
-        database_url = f"postgres://{db['USER']}{password}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-        self.env = {
-            **os.environ,
-            "DATABASE_URL": database_url,
-            "REDIS_URL": broker_url,
-            "CELERY_BROKER_URL": broker_url,
-            "DJANGO_SETTINGS_MODULE": "portal.settings.test",
-            "LOG_FORMAT": "plain",
-            **(env or {}),
-        }
-        self.log = log
-        self.process: subprocess.Popen | None = None
-
-    def start(self) -> "Worker":
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "portal", "worker", "-P", "solo", "-l", "INFO",
-             "--without-heartbeat", "--without-gossip", "--without-mingle", "-n", f"nt-{uuid.uuid4().hex[:8]}@%h"],
-            cwd=BASE_DIR,
-            env=self.env,
-            stdout=self.log.open("a"),
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        return self
-
-    def kill(self) -> None:
-        if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=10)
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.kill()
-
-
-@pytest.fixture
-def workers(tmp_path):
-    started: list[Worker] = []
-
-    def make(**kwargs) -> Worker:
-        worker = Worker(log=tmp_path / "worker.log", **kwargs)
-        started.append(worker)
-        return worker.start()
-
-    yield make
-    for worker in started:
-        worker.kill()
 
 
 def _sms_rows():
@@ -240,7 +87,7 @@ def test_broker_down_rows_wait_then_each_is_delivered_exactly_once(private_redis
         publishing.broker_pause_reset()
         assert outbox_sweep()["queued"] == 6
         workers(broker_url=private_redis.url)
-        _wait_until(
+        wait_until(
             lambda: all(r.status == NotificationStatus.SENT for r in _sms_rows()), timeout=60, what="all rows sent"
         )
         # Another sweep with everything sent queues nothing; a late duplicate task would be skipped.
@@ -269,7 +116,7 @@ def test_worker_killed_mid_send_the_provider_gets_each_message_once(private_redi
             )
         first_worker = workers(broker_url=private_redis.url, env=gateway_env)
         # The provider has the first message and is holding the worker's request: kill it now.
-        _wait_until(lambda: len(provider.sends) == 1, timeout=60, what="the first send to reach the provider")
+        wait_until(lambda: len(provider.sends) == 1, timeout=60, what="the first send to reach the provider")
         first_worker.kill()
         in_flight = Notification.objects.get(reference=provider.sends[0]["reference"])
         assert in_flight.status == NotificationStatus.SENDING and in_flight.delivery_uncertain
@@ -277,7 +124,7 @@ def test_worker_killed_mid_send_the_provider_gets_each_message_once(private_redi
         result = outbox_sweep()
         assert result["stuck"] == 1
         workers(broker_url=private_redis.url, env=gateway_env)
-        _wait_until(
+        wait_until(
             lambda: all(r.status == NotificationStatus.SENT for r in _sms_rows()), timeout=60, what="all rows sent"
         )
         time.sleep(1)
