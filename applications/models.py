@@ -145,7 +145,11 @@ class Application(models.Model):
         verbose_name = _("申请")
         verbose_name_plural = _("申请")
         indexes = [
-            models.Index(fields=["region", "status", "due_at"], name="app_queue_idx"),
+            # The review queue: one region (and maybe one status), ordered by (due_at, id) as the
+            # queue is. status and entered_by close each key so the queue's capped count is read
+            # from the index alone (the scope filter is "not a draft, or my own counter draft").
+            models.Index(fields=["region", "status", "due_at", "id", "entered_by"], name="app_queue_idx"),
+            models.Index(fields=["region", "due_at", "id", "status", "entered_by"], name="app_queue_region_idx"),
             models.Index(fields=["applicant", "-created_at"], name="app_applicant_idx"),
         ]
         constraints = [
