@@ -41,6 +41,9 @@ def quiet_hours_end(*, now: datetime) -> datetime | None:
     return timezone.make_aware(datetime.combine(day, time(end)), timezone.get_current_timezone())
 
 
+RECIPIENT_LOCK_PREFIX = "notifications:sms:"
+
+
 def recipient_lock(*, recipient: str) -> None:
     """Serialise limit checks for one number across workers until the transaction ends.
 
@@ -48,7 +51,12 @@ def recipient_lock(*, recipient: str) -> None:
     """
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"notifications:sms:{recipient}"])
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"{RECIPIENT_LOCK_PREFIX}{recipient}"])
+
+
+def recipient_lock_sql(*, recipient_column: str) -> str:
+    """``recipient_lock`` as an SQL expression over a column (the same lock, the same key)."""
+    return f"pg_advisory_xact_lock(hashtext('{RECIPIENT_LOCK_PREFIX}' || {recipient_column}))"
 
 
 def _sms_daily_window(*, phone: str, now: datetime) -> QuerySet:
@@ -70,6 +78,34 @@ def sms_daily_limit_reached(*, phone: str, now: datetime) -> Exists:
     """
     limit = settings.NOTIFICATIONS["SMS_PER_NUMBER_PER_DAY"]
     return Exists(_sms_daily_window(phone=phone, now=now)[limit - 1 : limit])  # is there a limit-th row?
+
+
+def sms_daily_limit_reached_sql(*, recipient_column: str) -> str:
+    """``sms_daily_limit_reached`` as PostgreSQL text for a statement written by hand (the claim
+    in one round trip, ``sending._claim_sql``), for the number in ``recipient_column``; it takes
+    the named parameters ``%(window_start)s`` (now - 24 h) and ``%(limit_offset)s``
+    (``sms_daily_limit_params``). ``test_limits`` holds both forms to the same answer."""
+    quote = connection.ops.quote_name
+    meta = Notification._meta
+
+    def column(name: str) -> str:
+        return f"recent.{quote(meta.get_field(name).column)}"
+
+    def text_list(values) -> str:
+        return ", ".join("'%s'" % str(value).replace("'", "''").replace("%", "%%") for value in values)
+
+    return (
+        f"EXISTS (SELECT 1 FROM {quote(meta.db_table)} recent"
+        f" WHERE {column('recipient')} = {recipient_column} AND {column('channel')} = '{Channel.SMS.value}'"
+        f" AND {column('status')} IN ({text_list([NotificationStatus.SENDING, NotificationStatus.SENT])})"
+        f" AND {column('claimed_at')} >= %(window_start)s"
+        f" AND {column('template_key')} NOT IN ({text_list(ACCOUNT_SMS_KEYS)})"
+        " OFFSET %(limit_offset)s LIMIT 1)"  # is there a limit-th row?
+    )
+
+
+def sms_daily_limit_params(*, now: datetime) -> dict:
+    return {"window_start": now - DAY, "limit_offset": settings.NOTIFICATIONS["SMS_PER_NUMBER_PER_DAY"] - 1}
 
 
 def sms_daily_next_slot(*, phone: str, now: datetime) -> datetime | None:

@@ -12,7 +12,9 @@ and a lookup settle it without sending again, as after a worker crash.
 """
 from __future__ import annotations
 
+import functools
 import logging
+import uuid
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -27,7 +29,10 @@ from notifications.limits import (
     ACCOUNT_SMS_KEYS,
     quiet_hours_end,
     recipient_lock,
+    recipient_lock_sql,
+    sms_daily_limit_params,
     sms_daily_limit_reached,
+    sms_daily_limit_reached_sql,
     sms_daily_next_slot,
 )
 from notifications.models import Channel, Notification, NotificationStatus
@@ -108,6 +113,12 @@ def notification_deliver(*, notification_id: int) -> str:
 
 def _claim(*, notification_id: int):
     now = timezone.now()
+    if connection.vendor == "postgresql" and not connection.in_atomic_block:
+        claimed = _claim_in_one_round_trip(notification_id=notification_id, now=now)
+        if claimed is not None:
+            return claimed
+    # Not claimed at once (not due, quiet hours, the number's limit, taken, a duplicate task), or
+    # SQLite, or inside a caller's transaction: the same decision step by step, saying why.
     with transaction.atomic():
         # skip_locked: a row another worker is claiming right now is theirs. Only a due SMS row is
         # locked: a duplicate task for a row already sending or sent reads without a row lock,
@@ -147,6 +158,84 @@ def _claim(*, notification_id: int):
         for field, value in claim.items():
             setattr(notification, field, value)
     return notification, *previous
+
+
+def _claim_in_one_round_trip(*, notification_id: int, now: datetime):
+    """The usual claim (a due row, the number under its limit) as one round trip; None if the row
+    was not claimed, and ``_claim`` then takes the general path, which also says why.
+
+    Two statements in one query string, which PostgreSQL runs as one transaction (autocommit
+    here): the first locks the row (skip_locked) and then the number's lock; the second, whose
+    snapshot is taken after that lock, checks the daily limit and claims. Its commit waits for
+    the log flush, so the claim is durable before the provider is called, as on the general path.
+    Both statements repeat every condition of the general path: it claims exactly when that would.
+    """
+    params = {
+        "id": notification_id,
+        "now": now,
+        "quiet_hours_over": quiet_hours_end(now=now) is None,
+        **sms_daily_limit_params(now=now),
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(_claim_sql(), params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    attempts, recipient, template_key, raw_params, reference, previous_uncertain, previous_claimed_at = row
+    loaded = {
+        "id": notification_id,
+        "status": NotificationStatus.SENDING.value,
+        "attempts": attempts,
+        "claimed_at": now,
+        "delivery_uncertain": True,
+        "recipient": recipient,
+        "template_key": template_key,
+        "params": Notification._meta.get_field("params").from_db_value(raw_params, None, connection),
+        "reference": reference if isinstance(reference, uuid.UUID) else uuid.UUID(reference),
+    }
+    # from_db takes the values in the model's field order; the other fields stay deferred.
+    notification = Notification.from_db(
+        connection.alias, list(loaded), [loaded[f.attname] for f in Notification._meta.concrete_fields if f.attname in loaded]
+    )
+    return notification, previous_uncertain, previous_claimed_at
+
+
+@functools.cache
+def _claim_sql() -> str:
+    quote = connection.ops.quote_name
+    meta = Notification._meta
+    table = quote(meta.db_table)
+
+    def column(name: str) -> str:
+        return quote(meta.get_field(name).column)
+
+    due_statuses = ", ".join(f"'{status.value}'" for status in DUE_STATUSES)
+    # The general path's conditions: a due SMS row nobody else is claiming, not held back by
+    # not_before, not a non-urgent row during quiet hours.
+    due = (
+        f"SELECT {{columns}} FROM {table} WHERE {column('id')} = %(id)s"
+        f" AND {column('channel')} = '{Channel.SMS.value}' AND {column('status')} IN ({due_statuses})"
+        f" AND ({column('not_before')} IS NULL OR {column('not_before')} <= %(now)s)"
+        f" AND ({column('urgent')} OR %(quiet_hours_over)s)"
+        " FOR UPDATE SKIP LOCKED"
+    )
+    account_keys = ", ".join(f"'{key}'" for key in ACCOUNT_SMS_KEYS)
+    claimed = f"{table}.{{}}".format
+    return (
+        f"SELECT {recipient_lock_sql(recipient_column=quote('recipient'))}"
+        f" FROM ({due.format(columns=column('recipient'))}) due; "
+        f"UPDATE {table} SET {column('status')} = '{NotificationStatus.SENDING.value}',"
+        f" {column('claimed_at')} = %(now)s, {column('attempts')} = {claimed(column('attempts'))} + 1,"
+        f" {column('delivery_uncertain')} = true"
+        f" FROM ({due.format(columns=', '.join(column(name) for name in ('id', 'delivery_uncertain', 'claimed_at')))})"
+        " before"
+        f" WHERE {claimed(column('id'))} = before.{column('id')}"
+        # Login codes and account notices have their own limits (checked when they were written).
+        f" AND ({claimed(column('template_key'))} IN ({account_keys})"
+        f" OR NOT {sms_daily_limit_reached_sql(recipient_column=claimed(column('recipient')))})"
+        f" RETURNING {', '.join(claimed(column(name)) for name in ('attempts', 'recipient', 'template_key', 'params', 'reference'))},"
+        f" before.{column('delivery_uncertain')}, before.{column('claimed_at')}"
+    )
 
 
 def _why_not_claimed(*, notification_id: int) -> str:

@@ -3,6 +3,7 @@
 The drain's speed comes from doing little per SMS (bench/notifications_drain.py); these tests pin
 that down and show the shortcuts keep the guarantees: the claim is the one commit that waits for
 the log flush, and two claims for one number cannot both pass its daily limit.
+``test_claim.py`` holds the one-round-trip claim to the general path's decisions.
 """
 import threading
 
@@ -11,6 +12,7 @@ from django.db import connection, connections, transaction
 from django.test.utils import CaptureQueriesContext
 
 from notifications import sending
+from notifications.limits import recipient_lock
 from notifications.models import Channel, DevSms, Notification, NotificationStatus
 from notifications.services import notification_create
 from tests.notifications.processes import wait_until
@@ -32,24 +34,20 @@ def _statements(queries) -> list[str]:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_one_delivery_is_one_claim_transaction_the_gateway_write_and_one_unflushed_update():
+def test_one_delivery_is_one_claim_round_trip_the_gateway_write_and_one_unflushed_update():
     sms = _sms()
     with CaptureQueriesContext(connection) as captured:
         assert sending.notification_deliver(notification_id=sms.pk) == "sent"
     sql = _statements(captured.captured_queries)
     assert [statement.split(" ", 1)[0] for statement in sql] == [
-        "BEGIN",
-        "SELECT",  # the row, locked; a row another worker holds is skipped
-        "SELECT",  # the number's advisory lock
-        "UPDATE",  # the claim, with the daily limit checked in the same statement
-        "COMMIT",  # the one commit that waits for the log flush: before the provider is called
+        "SELECT",  # the claim: row and number locked, then the UPDATE; one transaction, flushed
         "INSERT",  # the dev gateway's "provider"
         "SET",  # the success, one statement that does not wait for the flush
     ], sql
-    assert sql[1].endswith("FOR UPDATE SKIP LOCKED")
-    assert "pg_advisory_xact_lock" in sql[2]
-    assert "EXISTS" in sql[3]
-    assert sql[6].startswith("SET LOCAL synchronous_commit TO OFF; UPDATE")
+    lock_row_and_number, claim = sql[0].split("; UPDATE ")
+    assert "pg_advisory_xact_lock" in lock_row_and_number and lock_row_and_number.endswith("FOR UPDATE SKIP LOCKED) due")
+    assert "NOT EXISTS" in claim and "synchronous_commit" not in sql[0]
+    assert sql[2].startswith("SET LOCAL synchronous_commit TO OFF; UPDATE")
     with connection.cursor() as cursor:  # the setting ended with that statement's transaction
         cursor.execute("SHOW synchronous_commit")
         assert cursor.fetchone() == ("on",)
@@ -82,50 +80,50 @@ def test_inside_a_callers_transaction_the_success_is_recorded_by_that_transactio
 
 
 @pytest.mark.django_db(transaction=True)
-def test_two_claims_for_one_number_at_once_never_pass_its_daily_limit(limits, monkeypatch):
-    """The second claim waits for the number's lock and then sees the first claim committed."""
+def test_two_claims_for_one_number_at_once_never_pass_its_daily_limit(limits):
+    """Both claims wait for the number's lock (held here); the one that gets it second sees the
+    first one's claim committed and is held back."""
     limits(SMS_PER_NUMBER_PER_DAY=1)
-    first = _sms(phone="13800000054", key="application:54:approved")
-    second = _sms(phone="13800000054", key="application:55:approved")
-    holding, go_on = threading.Event(), threading.Event()
-    real_lock = sending.recipient_lock
+    rows = [_sms(phone="13800000054", key="application:54:approved"), _sms(phone="13800000054", key="application:55:approved")]
+    holding, release = threading.Event(), threading.Event()
+    outcomes: list[str] = []
 
-    def lock_then_pause_the_first(*, recipient):
-        real_lock(recipient=recipient)
-        if threading.current_thread().name == "first":
-            holding.set()  # the first claim holds the lock and has not claimed yet
-            go_on.wait(10)
-
-    monkeypatch.setattr(sending, "recipient_lock", lock_then_pause_the_first)
-    outcomes: dict[str, str] = {}
-
-    def deliver(row):
+    def hold_the_numbers_lock():
         try:
-            outcomes[threading.current_thread().name] = sending.notification_deliver(notification_id=row.pk)
+            with transaction.atomic():
+                recipient_lock(recipient="13800000054")
+                holding.set()
+                release.wait(10)
         finally:
             connections.close_all()
 
-    threads = [threading.Thread(target=deliver, args=(row,), name=name) for row, name in ((first, "first"), (second, "second"))]
-    threads[0].start()
-    try:
-        assert holding.wait(10)
-        threads[1].start()
+    def deliver(row):
+        try:
+            outcomes.append(sending.notification_deliver(notification_id=row.pk))
+        finally:
+            connections.close_all()
 
-        def second_waits_for_the_lock() -> bool:
+    holder = threading.Thread(target=hold_the_numbers_lock)
+    holder.start()
+    assert holding.wait(10)
+    threads = [threading.Thread(target=deliver, args=(row,)) for row in rows]
+    try:
+        for thread in threads:
+            thread.start()
+
+        def both_wait_for_the_lock() -> bool:
             with connection.cursor() as cursor:
                 cursor.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
-                return cursor.fetchone()[0] == 1
+                return cursor.fetchone()[0] == 2
 
-        wait_until(second_waits_for_the_lock, timeout=10, what="the second claim to wait for the number's lock")
+        wait_until(both_wait_for_the_lock, timeout=10, what="both claims to wait for the number's lock")
     finally:
-        go_on.set()
-        for thread in threads:
-            if thread.is_alive() or thread is threads[0]:
-                thread.join(15)
-    assert outcomes == {"first": "sent", "second": "limited"}
-    second.refresh_from_db()
-    assert second.status == NotificationStatus.PENDING and second.attempts == 0
-    assert second.not_before is not None and "daily SMS limit" in second.last_error
+        release.set()
+        for thread in [holder, *threads]:
+            thread.join(15)
+    assert sorted(outcomes) == ["limited", "sent"]
+    held = Notification.objects.get(pk__in=[row.pk for row in rows], status=NotificationStatus.PENDING)
+    assert held.attempts == 0 and held.not_before is not None and "daily SMS limit" in held.last_error
     assert DevSms.objects.filter(phone="13800000054").count() == 1
     with transaction.atomic():  # nothing is left locked
-        assert Notification.objects.select_for_update(nowait=True).filter(pk=second.pk).exists()
+        assert Notification.objects.select_for_update(nowait=True).filter(pk=held.pk).exists()
