@@ -74,7 +74,8 @@ def application_list(request: HttpRequest) -> HttpResponse:
     page = page_get(
         selectors.application_list_for_citizen(user=request.user), number=request.GET.get("page"), per_page=APPLICATIONS_PER_PAGE
     )
-    return render(request, "applications/list.html", {"applications": page.object_list, "page": page})
+    applications = selectors.application_rows(applications=page.object_list)
+    return render(request, "applications/list.html", {"applications": applications, "page": page})
 
 
 @login_required

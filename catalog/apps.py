@@ -5,3 +5,8 @@ from django.utils.translation import gettext_lazy as _
 class CatalogConfig(AppConfig):
     name = "catalog"
     verbose_name = _("病种目录")
+
+    def ready(self) -> None:
+        from catalog import signals
+
+        signals.connect()

@@ -20,11 +20,23 @@ def person_list_for_account(*, user) -> QuerySet[Person]:
     """
     if not user.is_authenticated:
         return Person.objects.none()
+    return Person.objects.filter(pk__in=_person_ids(user=user))
+
+
+def _person_ids(*, user) -> QuerySet:
     # A UNION of two indexed lookups, not an OR across two joined tables: with the OR PostgreSQL
     # joins every person with every identity and household row (seconds at a million people).
-    own = Identity.objects.filter(user=user, verified_at__isnull=False).values("person_id")
-    household = HouseholdMember.objects.filter(account=user).values("person_id")
-    return Person.objects.filter(pk__in=own.union(household))
+    own = Identity.objects.filter(user=user, verified_at__isnull=False).values_list("person_id", flat=True)
+    household = HouseholdMember.objects.filter(account=user).values_list("person_id", flat=True)
+    return own.union(household)
+
+
+def person_ids_for_account(*, user) -> list[int]:
+    """The ids of ``person_list_for_account``, read now (one query): the same rule, for filters
+    that take a list (``patient_id__in=``) instead of nesting the rule's query in theirs."""
+    if not user.is_authenticated:
+        return []
+    return list(_person_ids(user=user))
 
 
 def identity_get_for_user(*, user) -> Identity | None:

@@ -20,11 +20,15 @@ def _private_media(settings, tmp_path):
 
 @pytest.fixture(autouse=True)
 def _empty_cache():
-    """Each test starts with an empty cache (the suite's own Redis db): cached values such as the
+    """Each test starts with an empty cache (the suite's own Redis db) and no copy of the catalog: cached values such as the
     inbox badge count are keyed by ids that a new test database hands out again."""
     from django.core.cache import cache
 
+    from catalog.selectors import catalog_copy_forget
+
     cache.clear()
+    # The process's copy of the catalog too: a new test database reuses the ids.
+    catalog_copy_forget()
 
 
 # One Playwright/Chromium for every browser test in the run, wherever the test lives.

@@ -10,11 +10,15 @@ from django.test.utils import CaptureQueriesContext
 
 
 def page_queries(client, url: str, data: dict | None = None) -> tuple[list[str], str]:
-    """The SQL of one GET (which must answer 200) and the page's text, with an empty cache, so
-    that a count the cache would spare (the inbox badge) is counted in both measurements."""
+    """The SQL of one GET (which must answer 200) and the page's text, with an empty cache and no
+    copy of the catalog, so that what they would spare (the inbox badge count, the catalog rows of
+    a page) is counted in both measurements."""
     from django.core.cache import cache
 
+    from catalog.selectors import catalog_copy_forget
+
     cache.clear()
+    catalog_copy_forget()
     with CaptureQueriesContext(connection) as ctx:
         response = client.get(url, data or {})
         # A streamed response (the CSV export) runs its queries while it is read.

@@ -1,0 +1,79 @@
+"""The process's copy of the catalog that citizen pages take region, scheme and disease from
+(``catalog.selectors.catalog_rows_attach``): it spares the joins and, once warm, the queries, but
+never shows another request's state or an edit made in this process."""
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from applications.models import Application
+from catalog import selectors
+from tests.applications.factories import ApplicationFactory, verified_citizen
+
+pytestmark = pytest.mark.django_db
+
+
+def _fresh(application):
+    return Application.objects.get(pk=application.pk)
+
+
+def test_attached_rows_are_the_catalog_rows_and_a_warm_copy_needs_no_query():
+    application = ApplicationFactory()
+    selectors.catalog_rows_attach(objects=[_fresh(application)])  # warms the copy
+    fresh = _fresh(application)
+    with CaptureQueriesContext(connection) as ctx:
+        selectors.catalog_rows_attach(objects=[fresh])
+        names = (fresh.region.city, fresh.scheme.name, fresh.disease.name)
+    assert len(ctx.captured_queries) == 0
+    assert names == (application.region.city, application.scheme.name, application.disease.name)
+
+
+def test_cold_copy_reads_each_model_once_whatever_the_number_of_rows():
+    applications = [_fresh(ApplicationFactory()) for _ in range(4)]
+    selectors.catalog_copy_forget()
+    with CaptureQueriesContext(connection) as ctx:
+        selectors.catalog_rows_attach(objects=applications)
+    assert len(ctx.captured_queries) == 3  # region, scheme, disease
+
+
+def test_each_object_gets_its_own_instance():
+    application = ApplicationFactory()
+    first, second = _fresh(application), _fresh(application)
+    selectors.catalog_rows_attach(objects=[first])
+    selectors.catalog_rows_attach(objects=[second])
+    assert first.disease == second.disease and first.disease is not second.disease
+    first.disease.name = "changed by one request only"
+    assert second.disease.name == application.disease.name
+
+
+def test_a_save_in_this_process_shows_at_once(client):
+    user, me = verified_citizen()
+    application = ApplicationFactory(applicant=user, patient=me, in_review=True)
+    client.force_login(user)
+    url = reverse("applications:list")
+    assert application.disease.name in client.get(url).content.decode()
+    disease = application.disease
+    disease.name = "改名后的病种"
+    disease.save(update_fields=["name"])
+    assert "改名后的病种" in client.get(url).content.decode()
+
+
+def test_the_copy_expires(monkeypatch):
+    application = ApplicationFactory()
+    selectors.catalog_rows_attach(objects=[_fresh(application)])
+    # An edit the signal does not see (another process's save, or a bulk update).
+    type(application.disease).objects.filter(pk=application.disease_id).update(name="另一进程改的名")
+    stale = selectors.catalog_rows_attach(objects=[_fresh(application)])[0]
+    assert stale.disease.name == application.disease.name
+    later = selectors.time.monotonic() + selectors.CATALOG_COPY_SECONDS + 1
+    monkeypatch.setattr(selectors.time, "monotonic", lambda: later)
+    assert selectors.catalog_rows_attach(objects=[_fresh(application)])[0].disease.name == "另一进程改的名"
+
+
+def test_a_missing_row_is_left_to_the_usual_lazy_read():
+    application = ApplicationFactory()
+    fresh = _fresh(application)
+    fresh.disease_id = 10**9  # a key with no row (only reachable by a broken database)
+    selectors.catalog_rows_attach(objects=[fresh], fields=("disease",))
+    with pytest.raises(type(application.disease).DoesNotExist):
+        fresh.disease
