@@ -380,3 +380,21 @@ def test_system_check_warns_about_missing_provider_templates(settings):
     settings.TENCENT_SMS = {**tencent_config(1), "TEMPLATES": ",".join(f"{key}:{n}" for n, key in enumerate(TEMPLATES))}
     settings.SMS_GATEWAY = "tencent"
     assert sms_gateway_check() == []
+
+
+@pytest.mark.django_db
+def test_the_dev_gateway_stores_what_it_was_given_and_finds_it_by_reference():
+    from notifications.gateways.dev import DevGateway
+    from notifications.models import DevSms
+
+    before = timezone.now()
+    result = DevGateway().send(
+        phone="13800000091", template_key="login_code", params={"code": "271828"}, text="验证码 271828", reference="ref-91"
+    )
+    stored = DevSms.objects.get(message_id=result.message_id)
+    assert (stored.phone, stored.template_key, stored.params, stored.text, stored.reference) == (
+        "13800000091", "login_code", {"code": "271828"}, "验证码 271828", "ref-91",
+    )
+    assert before <= stored.created_at <= timezone.now() and result.provider == "dev"
+    found = DevGateway().lookup(phone="13800000091", reference="ref-91", attempted_at=None)
+    assert found.outcome is Lookup.FOUND and found.message_id == result.message_id
