@@ -119,7 +119,8 @@ REDIS_URL = env("REDIS_URL", "")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Django's backend, reusing its Redis client (portal/cache.py says why).
+            "BACKEND": "portal.cache.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env("CACHE_KEY_PREFIX", "portal"),
             # A cache that hangs must not hang a citizen's request.
@@ -275,6 +276,10 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = int(env("SESSION_COOKIE_AGE", str(60 * 60 * 8)))
+# Kept in the database, read through the cache; a cached entry lives at most five minutes
+# (portal/sessions.py says why).
+SESSION_ENGINE = "portal.sessions"
+SESSION_CACHE_SECONDS = int(env("SESSION_CACHE_SECONDS", "300"))
 # --- Staff security (reviews.security): second factor, lockout, idle timeout ----------------
 # Staff must enrol an authenticator app (TOTP) and enter its code at the admin login. Off only in
 # the embedded default (`make run`) so a newcomer can try the demo queue at once; demo staff can
