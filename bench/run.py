@@ -252,6 +252,7 @@ def run_drain(args) -> dict:
     data = json.loads((BASE_DIR / written[-1]).read_text())
     return {
         "drain_per_s": data.get("notifications", {}).get("per_second"),
+        "single_per_s": data.get("single", {}).get("per_second"),
         "noop_per_s": data.get("noop", {}).get("per_second"),
         "command": " ".join(shlex.quote(str(c)) for c in ["python", "bench/notifications_drain.py", *command[2:]]),
         "output": [line for line in done.stdout.splitlines() if line.strip()],
