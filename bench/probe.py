@@ -88,11 +88,21 @@ def _capture(client, method: str, path: str, **kwargs) -> dict:
 
     from django.core.cache import cache
 
-    # Cold: a count the cache would spare (the header badge) is counted on every page alike.
+    from catalog.selectors import catalog_copy_forget
+
+    # Cold: what the cache and the process's catalog copy would spare (the session, the header
+    # badge, the catalog rows of a page) is counted on every page alike, whatever ran before.
     cache.clear()
+    catalog_copy_forget()
     try:
         with CaptureQueriesContext(connection) as queries:
             response = getattr(client, method.lower())(path, **kwargs)
+        warm = None
+        if method.upper() == "GET" and response.status_code == 200:
+            # Warm: the same request again, as the next one in a running process.
+            with CaptureQueriesContext(connection) as again:
+                getattr(client, method.lower())(path, **kwargs)
+            warm = len(again.captured_queries)
     except Exception as exc:  # a page being written may raise; that is a finding, not a crash
         return {"status": None, "error": f"{type(exc).__name__}: {exc}"[:300]}
     statements = [q["sql"] for q in queries.captured_queries]
@@ -105,6 +115,7 @@ def _capture(client, method: str, path: str, **kwargs) -> dict:
         "status": response.status_code,
         "location": response.get("Location", ""),
         "queries": len(statements),
+        "queries_warm": warm,
         "unfiltered_counts": [s[:400] for s in statements if is_unfiltered_count(s)],
         # Rows a changelist lists (its checkboxes): a page with fewer rows is less work.
         "rows_listed": response.content.count(b'name="_selected_action"') if not getattr(response, "streaming", False) else None,

@@ -169,6 +169,10 @@ def _admin_growth_section(add, by_scale: dict) -> None:
 def _queries_section(add, results: list[dict]) -> None:
     add("## Queries per page (in-process probe, `CaptureQueriesContext`)")
     add("")
+    add("Cold: the first request with an empty cache and no copy of the catalog in the process; warm: the same "
+        "request right after it, as in a running server (session, badge count and catalog rows no longer read "
+        "from PostgreSQL). Shown as cold (warm).")
+    add("")
     names = []
     for result in results:
         for name in result["probe"]["targets"]:
@@ -182,7 +186,10 @@ def _queries_section(add, results: list[dict]) -> None:
         for result in results:
             target = result["probe"]["targets"].get(name, {})
             probe = target.get("probe", {})
-            cells.append(str(probe.get("queries", "—")) if not target.get("unavailable") else "n/a")
+            cell = str(probe.get("queries", "—"))
+            if probe.get("queries_warm") is not None:
+                cell += f" ({probe['queries_warm']})"
+            cells.append(cell if not target.get("unavailable") else "n/a")
             unfiltered += probe.get("unfiltered_counts") or []
         add(f"| {name} | {' | '.join(cells)} | {'**yes**: ' + unfiltered[0][:120] if unfiltered else 'none'} |")
     add("")

@@ -276,9 +276,10 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = int(env("SESSION_COOKIE_AGE", str(60 * 60 * 8)))
-# Kept in the database, read through the cache; a cached entry lives at most five minutes
-# (portal/sessions.py says why).
-SESSION_ENGINE = "portal.sessions"
+# Kept in the database, read through Redis; a cached entry lives at most five minutes
+# (portal/sessions.py says why). Without Redis each process would have its own cache, and a
+# logout in one would not reach the others' copies: then the database alone.
+SESSION_ENGINE = "portal.sessions" if REDIS_URL else "django.contrib.sessions.backends.db"
 SESSION_CACHE_SECONDS = int(env("SESSION_CACHE_SECONDS", "300"))
 # --- Staff security (reviews.security): second factor, lockout, idle timeout ----------------
 # Staff must enrol an authenticator app (TOTP) and enter its code at the admin login. Off only in

@@ -34,3 +34,16 @@ def test_no_broker_means_eager_tasks():
     values = _settings_with(REDIS_URL="", CELERY_BROKER_URL="")
     assert values["eager"] is True
     assert values["broker"] == "memory://"
+
+
+def test_sessions_go_through_the_cache_only_when_it_is_shared():
+    probe = "import django; from django.conf import settings; django.setup(); print(settings.SESSION_ENGINE)"
+
+    def engine(**overrides):
+        environment = {**os.environ, "DJANGO_SETTINGS_MODULE": "portal.settings", **overrides}
+        out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=environment, capture_output=True, text=True, check=True)
+        return out.stdout.strip().splitlines()[-1]
+
+    assert engine(REDIS_URL="redis://127.0.0.1:6379/11") == "portal.sessions"
+    # A per-process cache: a logout in one process would not reach another's copy.
+    assert engine(REDIS_URL="", CELERY_BROKER_URL="") == "django.contrib.sessions.backends.db"
