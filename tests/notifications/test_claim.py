@@ -18,6 +18,7 @@ from notifications import sending
 from notifications.limits import sms_daily_limit_params, sms_daily_limit_reached, sms_daily_limit_reached_sql
 from notifications.models import Channel, Notification, NotificationStatus
 from notifications.services import notification_create, sms_send_login_code
+from tests.notifications.locks import row_locked_elsewhere
 
 pytestmark = pytest.mark.django_db(transaction=True)
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -161,25 +162,8 @@ def test_what_the_general_path_would_claim_is_claimed(case, limits):
 
 def test_a_row_another_worker_is_claiming_is_skipped_without_waiting():
     sms = _sms()
-    locked, release = threading.Event(), threading.Event()
-
-    def other_worker():
-        try:
-            with transaction.atomic():
-                Notification.objects.select_for_update().get(pk=sms.pk)
-                locked.set()
-                release.wait(10)
-        finally:
-            connections.close_all()
-
-    thread = threading.Thread(target=other_worker)
-    thread.start()
-    try:
-        assert locked.wait(10)
+    with row_locked_elsewhere(sms.pk):
         assert _fast(sms) is None
-    finally:
-        release.set()
-        thread.join(10)
     assert Notification.objects.get(pk=sms.pk).status == NotificationStatus.PENDING
 
 

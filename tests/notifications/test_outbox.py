@@ -12,6 +12,7 @@ from notifications.models import Channel, DevSms, Notification, NotificationStat
 from notifications.sending import notification_deliver, outbox_sweep, retry_delay
 from notifications.services import notification_create, notification_resend
 from tests.factories import UserFactory
+from tests.notifications.locks import row_locked_elsewhere
 
 pytestmark = pytest.mark.django_db
 
@@ -304,33 +305,12 @@ def test_a_misconfigured_gateway_fails_the_attempt_instead_of_leaving_it_sending
 
 @pytest.mark.django_db(transaction=True)
 def test_a_row_locked_by_a_concurrent_claim_is_skipped_not_waited_for(scripted):
-    import threading
-
     from django.db import connection as main_connection
 
     (sms,) = _create(phone="13800000037", channels=(Channel.SMS,))
-    locked, release = threading.Event(), threading.Event()
-
-    def other_worker():
-        from django.db import connections
-
-        try:
-            with transaction.atomic():
-                Notification.objects.select_for_update().get(pk=sms.pk)
-                locked.set()
-                release.wait(10)
-        finally:
-            connections.close_all()
-
-    thread = threading.Thread(target=other_worker)
-    thread.start()
-    assert locked.wait(10)
-    try:
+    with row_locked_elsewhere(sms.pk):
         assert notification_deliver(notification_id=sms.pk) == "busy_or_missing"
         assert scripted.sent == []
-    finally:
-        release.set()
-        thread.join(10)
     assert notification_deliver(notification_id=sms.pk) == "sent"
     assert len(scripted.sent) == 1
     assert main_connection.vendor == "postgresql"
