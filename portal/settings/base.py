@@ -111,6 +111,11 @@ DATABASES = {
         conn_health_checks=env_bool("DB_CONN_HEALTH_CHECKS", default=True),
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Django's backend; its health check skips the SELECT 1 for a connection that worked moments
+    # ago and has nothing waiting on its socket (portal/db/postgresql/base.py says why it may).
+    DATABASES["default"]["ENGINE"] = "portal.db.postgresql"
+DB_HEALTH_CHECK_IDLE_SECONDS = float(env("DB_HEALTH_CHECK_IDLE_SECONDS", "1"))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "portal.User"
 

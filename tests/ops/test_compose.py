@@ -171,7 +171,7 @@ def test_the_web_environment_compose_builds_passes_check_deploy(tmp_path):
     code = "from django.conf import settings as s; print(s.CELERY_TASK_ALWAYS_EAGER, s.STORAGES['default']['BACKEND'], s.DATABASES['default']['ENGINE'])"
     result = manage("shell", "-c", code, env={"PATH": os.environ["PATH"], **effective})
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split()[-3:] == ["False", "storages.backends.s3.S3Storage", "django.db.backends.postgresql"]
+    assert result.stdout.split()[-3:] == ["False", "storages.backends.s3.S3Storage", "portal.db.postgresql"]
 
 
 def test_env_example_has_no_inline_comment_after_an_empty_value():
