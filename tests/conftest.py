@@ -22,11 +22,12 @@ def _private_media(settings, tmp_path):
 def _empty_cache():
     """Each test starts with an empty cache (the suite's own Redis db) and no copy of the catalog: cached values such as the
     inbox badge count are keyed by ids that a new test database hands out again."""
-    from django.core.cache import cache
+    from django.core.cache import cache, caches
 
     from catalog.selectors import catalog_copy_forget
 
     cache.clear()
+    caches["shell"].clear()  # the shell's fragments: a test may change the URLs or the environment
     # The process's copy of the catalog too: a new test database reuses the ids.
     catalog_copy_forget()
 

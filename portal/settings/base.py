@@ -134,6 +134,9 @@ if REDIS_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# The site shell's fixed fragments (templates/base.html): translated text and links, the same for
+# every visitor, kept in each process's memory. Never anything personal: not shared, not in Redis.
+CACHES["shell"] = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "shell", "TIMEOUT": None}
 
 # Celery: with no broker configured every task runs in-process (the embedded default).
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", REDIS_URL) or "memory://"

@@ -64,7 +64,7 @@ def test_opening_a_message_marks_it_read_and_the_badge_counts_down(client, djang
 
 def test_the_badge_counts_when_the_cache_is_down(client, settings, caplog):
     """An unreachable cache costs a COUNT per page, never the page."""
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+    settings.CACHES = {**settings.CACHES, "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
                                    "LOCATION": "redis://127.0.0.1:9/0",  # nothing listens on port 9
                                    "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2}}}
     me = UserFactory()
