@@ -204,6 +204,8 @@ def prepare() -> dict:
     if _reverse("track") and track_pairs:
         add("track_lookup", "public lookup /track/ (POST a number)", [_reverse("track")], None, method="POST", form=track_pairs)
 
+    add("signed_in_minimum", "signed-in minimum: session and user, no template (one-case accounts)",
+        [_reverse("bench_signed_in_minimum")], "typical")
     add("signed_in_floor", "signed-in floor: empty page in the site shell (one-case accounts)",
         [_reverse("bench_signed_in_floor")], "typical")
     add("dashboard_hot", "citizen dashboard 我的申请 (account with 200 cases)", [_reverse("applications:list")], "hot")
@@ -229,6 +231,10 @@ def prepare() -> dict:
         # 1M / 10k comparison renders the same number of rows.
         add("admin_region", "admin review queue, filtered (one region, all statuses)",
             [f"{changelist}?region={settings_region.pk}"], "admin")
+        # The in-review filter over every region: a full first page at both scales (one region
+        # holds ~26 in-review cases at 10k), the reviewers' own status compared like for like.
+        add("admin_in_review", "admin review queue, filtered (in review, all regions)",
+            [f"{changelist}?status__exact=in_review"], "admin")
         # A status filter that also fills the first page at both scales: decided cases.
         add("admin_decided", "admin review queue, filtered (approved, one region)",
             [f"{changelist}?status__exact=approved&region={settings_region.pk}"], "admin")

@@ -33,9 +33,9 @@ WORK_DIR = BASE_DIR / "var" / "bench"
 # Measured in this order; "bare" entries are the floor, re-measured between groups.
 SEQUENCE = [
     "bare", "catalog", "catalog_region", "track", "track_lookup",
-    "bare", "signed_in_floor", "dashboard_hot", "dashboard_typical", "detail",
+    "bare", "signed_in_minimum", "signed_in_floor", "dashboard_hot", "dashboard_typical", "detail",
     "bare", "inbox", "certifications",
-    "bare", "admin_queue", "admin_filtered", "admin_region", "admin_decided",
+    "bare", "admin_queue", "admin_filtered", "admin_in_review", "admin_region", "admin_decided",
     "bare", "bare_upload", "upload", "bare",
 ]
 TARGETS_PCT = {"dashboard_hot": 0.5, "dashboard_typical": 0.5, "detail": 0.5}

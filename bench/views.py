@@ -25,6 +25,14 @@ def bare_upload(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+def signed_in_minimum(request: HttpRequest) -> HttpResponse:
+    """What every signed-in request pays before any page work: the session read and the user
+    loaded (and checked against the session's hash) behind the full middleware stack; then "ok",
+    no template. No citizen page can be cheaper, so its share of the bare view bounds theirs."""
+    return HttpResponse("ok")
+
+
+@login_required
 def signed_in_floor(request: HttpRequest) -> HttpResponse:
     """The cheapest page a signed-in citizen can get: the session and the user are loaded and the
     site's shell (``base.html``, with its header badge) is rendered around an empty body. Not the
