@@ -23,6 +23,7 @@ from django.db.models import F
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from notifications import prepared
 from notifications.gateways.base import GatewayError, Lookup
 from notifications.gateways.config import sms_gateway
 from notifications.limits import (
@@ -177,7 +178,7 @@ def _claim_in_one_round_trip(*, notification_id: int, now: datetime):
         **sms_daily_limit_params(now=now),
     }
     with connection.cursor() as cursor:
-        cursor.execute(_claim_sql(), params)
+        prepared.execute(cursor, _claim_statements(), params)
         row = cursor.fetchone()
     if row is None:
         return None
@@ -198,6 +199,19 @@ def _claim_in_one_round_trip(*, notification_id: int, now: datetime):
         connection.alias, list(loaded), [loaded[f.attname] for f in Notification._meta.concrete_fields if f.attname in loaded]
     )
     return notification, previous_uncertain, previous_claimed_at
+
+
+_CLAIM_TYPES = {
+    "id": "bigint", "now": "timestamptz", "quiet_hours_over": "boolean", "window_start": "timestamptz", "limit_offset": "bigint",
+}
+
+
+@functools.cache
+def _claim_statements() -> tuple[prepared.Prepared, prepared.Prepared]:
+    """The claim's two statements, prepared once per connection (``notifications.prepared``)."""
+    lock, claim = _claim_sql().split("; ", 1)
+    return (prepared.Prepared("notification_claim_lock", lock, _CLAIM_TYPES),
+            prepared.Prepared("notification_claim", claim, _CLAIM_TYPES))
 
 
 @functools.cache
@@ -269,17 +283,35 @@ def _record_sent(notification: Notification, *, provider: str, message_id: str) 
 def _update_sent_without_flush_wait(*, notification_id: int, values: dict) -> None:
     """The success UPDATE as one statement in its own transaction, committed without waiting for
     the log flush (``synchronous_commit = off``: a crash may lose it, never corrupt it; losing it is
-    safe, see the module docstring). One round trip instead of BEGIN, SET, UPDATE and COMMIT."""
+    safe, see the module docstring). One round trip instead of BEGIN, SET, UPDATE and COMMIT; the
+    UPDATE is prepared once per connection."""
+    with connection.cursor() as cursor:
+        prepared.execute(
+            cursor,
+            ("SET LOCAL synchronous_commit TO OFF", _sent_statement()),
+            {**values, "id": notification_id, "already_sent": NotificationStatus.SENT.value},
+        )
+
+
+_SENT_TYPES = {
+    "status": "text", "provider": "text", "provider_message_id": "text", "sent_at": "timestamptz",
+    "delivery_uncertain": "boolean", "not_before": "timestamptz", "id": "bigint", "already_sent": "text",
+}
+
+
+@functools.cache
+def _sent_statement() -> prepared.Prepared:
+    """The success UPDATE for the values ``_record_sent`` sets (the fields of ``_SENT_TYPES``)."""
     quote = connection.ops.quote_name
     meta = Notification._meta
-    assignments = ", ".join(f"{quote(meta.get_field(name).column)} = %s" for name in values)
-    sql = (
-        "SET LOCAL synchronous_commit TO OFF; "
+    fields = [name for name in _SENT_TYPES if name not in ("id", "already_sent")]
+    assignments = ", ".join(f"{quote(meta.get_field(name).column)} = %({name})s" for name in fields)
+    return prepared.Prepared(
+        "notification_sent",
         f"UPDATE {quote(meta.db_table)} SET {assignments} "
-        f"WHERE {quote(meta.pk.column)} = %s AND {quote(meta.get_field('status').column)} <> %s"
+        f"WHERE {quote(meta.pk.column)} = %(id)s AND {quote(meta.get_field('status').column)} <> %(already_sent)s",
+        _SENT_TYPES,
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*values.values(), notification_id, NotificationStatus.SENT.value])
 
 
 def _record_outcome(

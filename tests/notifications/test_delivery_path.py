@@ -35,19 +35,28 @@ def _statements(queries) -> list[str]:
 
 @pytest.mark.django_db(transaction=True)
 def test_one_delivery_is_one_claim_round_trip_the_gateway_write_and_one_unflushed_update():
+    # The connection's first delivery prepares the claim and the success statements
+    # (notifications.prepared); every later one runs them by name.
+    assert sending.notification_deliver(notification_id=_sms(key="application:50:submitted").pk) == "sent"
     sms = _sms()
     with CaptureQueriesContext(connection) as captured:
         assert sending.notification_deliver(notification_id=sms.pk) == "sent"
     sql = _statements(captured.captured_queries)
     assert [statement.split(" ", 1)[0] for statement in sql] == [
-        "SELECT",  # the claim: row and number locked, then the UPDATE; one transaction, flushed
-        "INSERT",  # the dev gateway's "provider"
+        "EXECUTE",  # the claim: row and number locked, then the UPDATE; one transaction, flushed
+        "SET",  # the dev gateway's "provider": an INSERT that does not wait for the flush either
         "SET",  # the success, one statement that does not wait for the flush
     ], sql
-    lock_row_and_number, claim = sql[0].split("; UPDATE ")
+    assert sql[0].startswith("EXECUTE notification_claim_lock(") and "; EXECUTE notification_claim(" in sql[0]
+    assert "synchronous_commit" not in sql[0]  # the claim is the one commit that waits for the flush
+    assert sql[1].startswith("SET LOCAL synchronous_commit TO OFF; INSERT INTO")
+    assert sql[2].startswith("SET LOCAL synchronous_commit TO OFF; EXECUTE notification_sent(")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT name FROM pg_prepared_statements WHERE name LIKE 'notification_%'")
+        assert {name for (name,) in cursor.fetchall()} == {"notification_claim_lock", "notification_claim", "notification_sent"}
+    lock_row_and_number, claim = (statement.sql for statement in sending._claim_statements())
     assert "pg_advisory_xact_lock" in lock_row_and_number and lock_row_and_number.endswith("FOR UPDATE SKIP LOCKED) due")
-    assert "NOT EXISTS" in claim and "synchronous_commit" not in sql[0]
-    assert sql[2].startswith("SET LOCAL synchronous_commit TO OFF; UPDATE")
+    assert claim.startswith("UPDATE ") and "NOT EXISTS" in claim
     with connection.cursor() as cursor:  # the setting ended with that statement's transaction
         cursor.execute("SHOW synchronous_commit")
         assert cursor.fetchone() == ("on",)
@@ -127,3 +136,44 @@ def test_two_claims_for_one_number_at_once_never_pass_its_daily_limit(limits):
     assert DevSms.objects.filter(phone="13800000054").count() == 1
     with transaction.atomic():  # nothing is left locked
         assert Notification.objects.select_for_update(nowait=True).filter(pk=held.pk).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_connection_that_lost_its_prepared_statements_prepares_them_again():
+    """A pooler's DISCARD ALL (or DEALLOCATE) between deliveries: the next one still sends once."""
+    assert sending.notification_deliver(notification_id=_sms(key="application:54:submitted").pk) == "sent"
+    with connection.cursor() as cursor:
+        cursor.execute("DEALLOCATE ALL")
+    sms = _sms(phone="13800000055", key="application:55:submitted")
+    assert sending.notification_deliver(notification_id=sms.pk) == "sent"
+    sms.refresh_from_db()
+    assert sms.status == NotificationStatus.SENT and sms.attempts == 1
+    assert DevSms.objects.filter(reference=str(sms.reference)).count() == 1
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_prepared_statements WHERE name LIKE 'notification_%'")
+        assert cursor.fetchone() == (3,)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_crash_that_loses_the_dev_gateways_unflushed_row_ends_with_one_message(limits, published):
+    """The dev gateway's row and the success are committed without the flush; a crash can lose
+    both (never the success alone: the log is written in order). The flushed claim brings the row
+    back as sending and uncertain; the lookup finds no message, so it is sent again, once."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    limits(SENDING_STUCK_AFTER_SECONDS=600)
+    sms = _sms(phone="13800000056", key="application:56:submitted")
+    assert sending.notification_deliver(notification_id=sms.pk) == "sent"
+    # What the database holds after such a crash: the claim, nothing after it.
+    DevSms.objects.filter(reference=str(sms.reference)).delete()
+    Notification.objects.filter(pk=sms.pk).update(
+        status=NotificationStatus.SENDING, delivery_uncertain=True, claimed_at=timezone.now() - timedelta(minutes=11),
+        sent_at=None, provider="", provider_message_id="",
+    )
+    assert sending.outbox_sweep()["stuck"] == 1
+    assert sending.notification_deliver(notification_id=sms.pk) == "sent"
+    sms.refresh_from_db()
+    assert sms.status == NotificationStatus.SENT and sms.attempts == 2
+    assert DevSms.objects.filter(reference=str(sms.reference)).count() == 1
