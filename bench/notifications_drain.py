@@ -21,6 +21,11 @@ Notifications are measured twice, N rows each time:
   rows are written first, then N tasks published, as the no-op phase publishes N no-ops.
 The first runs from the first row written to the last sent ("from the commit": from its commit);
 the second from the first publish.
+
+The phases alternate for ``--rounds`` rounds (no-op, together, one by one, no-op, together, ...):
+each round's notification rates are divided by the mean of the no-op runs just before and after
+them, and the median of those ratios over the rounds is the result. A single pass of a second or
+two moved by half between runs on a shared machine.
 """
 from __future__ import annotations
 
@@ -75,6 +80,18 @@ def ensure_database(url: str) -> None:
     admin.close()
 
 
+def production_worker_concurrency() -> int:
+    """The worker's --concurrency in docker-compose.yml (its ``${WORKER_CONCURRENCY:-N}`` default)."""
+    import re
+
+    import yaml
+
+    command = yaml.safe_load((BASE_DIR / "docker-compose.yml").read_text())["services"]["worker"]["command"]
+    value = str(command[command.index("--concurrency") + 1])
+    match = re.fullmatch(r"\$\{\w+:-(\d+)\}", value)
+    return int(match.group(1) if match else value)
+
+
 def production_worker_env() -> dict[str, str]:
     """What docker-compose.yml sets for its app services that tunes a worker (the settings module
     and DB_CONN_MAX_AGE), plus the secrets production settings insist on, thrown away after the run."""
@@ -94,9 +111,13 @@ def production_worker_env() -> dict[str, str]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=500, help="messages per phase")
-    parser.add_argument("--concurrency", type=int, default=2, help="worker processes (prefork)")
+    parser.add_argument("--concurrency", type=int, default=None,
+                        help="worker processes (prefork); default: the worker's in docker-compose.yml")
+    parser.add_argument("--rounds", type=int, default=3, help="alternations of the no-op and notification phases")
     parser.add_argument("--timeout", type=float, default=300, help="seconds per phase at most")
     args = parser.parse_args()
+    if args.concurrency is None:
+        args.concurrency = production_worker_concurrency()
 
     database_url = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/portal_notifications_bench")
     ensure_database(database_url)
@@ -226,13 +247,18 @@ def main() -> int:
                 for pk in ids:
                     notification_publish(notification_id=pk)
             created = time.perf_counter()  # rows committed, tasks published
-            wait_until(
-                lambda: rows.filter(status=NotificationStatus.SENT).count() == args.n,
-                timeout=args.timeout,
-                what=f"notification drain ({tag})",
-                interval=0.05,
-            )
+            # Done when the queue is, as for the no-ops (a task is acknowledged after it ran): a
+            # query every few milliseconds over the rows would compete with the drain it times.
+            wait_until(queue_drained, timeout=args.timeout, what=f"notification queue ({tag})")
             finished = time.perf_counter()
+            if rows.exclude(status=NotificationStatus.SENT).exists():  # a row still due: wait for it
+                wait_until(
+                    lambda: rows.filter(status=NotificationStatus.SENT).count() == args.n,
+                    timeout=args.timeout,
+                    what=f"notification drain ({tag})",
+                    interval=0.05,
+                )
+                finished = time.perf_counter()
             seconds = finished - started
             # From the (first) commit: without the writing of the rows that comes before it.
             after_commit = finished - committed[0]
@@ -244,13 +270,32 @@ def main() -> int:
                     "after_commit_seconds": round(after_commit, 3),
                     "after_commit_per_second": round(args.n / after_commit, 1)}
 
-        # The floor is measured before and after the notifications, and their mean is the
-        # baseline: a phase of a second or two swings with whatever else the machine is doing.
-        noop_before = noop_phase()
-        together = notification_phase("together", together=True)
-        single = notification_phase("single", together=False)
-        noop_after = noop_phase()
-        noop_rate = round((noop_before["per_second"] + noop_after["per_second"]) / 2, 1)
+        # The floor is measured before and after each round of notifications, and their mean is
+        # that round's baseline: a phase of a second or two swings with whatever else the machine
+        # is doing. The median over the rounds is reported.
+        noop_phase()  # warm-up of every worker process, not counted: the first run was the slowest
+        noops = [noop_phase()]
+        rounds = []
+        for number in range(args.rounds):
+            together_round = notification_phase(f"together{number}", together=True)
+            single_round = notification_phase(f"single{number}", together=False)
+            noops.append(noop_phase())
+            baseline = (noops[-2]["per_second"] + noops[-1]["per_second"]) / 2
+            for phase in (together_round, single_round):
+                phase["noop_per_second"] = round(baseline, 1)
+                phase["ratio"] = round(phase["per_second"] / baseline, 3)
+                phase["ratio_after_commit"] = round(phase["after_commit_per_second"] / baseline, 3)
+            rounds.append({"together": together_round, "single": single_round})
+
+        def median_phase(key: str) -> dict:
+            phases = sorted((r[key] for r in rounds), key=lambda phase: phase["ratio"])
+            middle = dict(phases[len(phases) // 2])
+            middle["ratios"] = [r[key]["ratio"] for r in rounds]
+            return middle
+
+        together, single = median_phase("together"), median_phase("single")
+        noop_rate = round(sorted(n["per_second"] for n in noops)[len(noops) // 2], 1)
+        noop_before, noop_after = noops[0], noops[-1]
 
         result = {
             "when": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -259,40 +304,40 @@ def main() -> int:
             "machine": f"{os.cpu_count()} cores",
             # Other work on the machine skews both rates; the ratio is the robust figure.
             "load_average_1m_before": load_before,
-            "noop": {"per_second": noop_rate, "before": noop_before, "after": noop_after},
+            "rounds": args.rounds,
+            "noop": {"per_second": noop_rate, "runs": [n["per_second"] for n in noops]},
             # "notifications" is the headline (rows written together, as before); "single" is the
             # same number of rows written one per transaction.
             "notifications": together,
             "single": single,
             "worker_settings": {key: production[key] for key in ("DJANGO_SETTINGS_MODULE", "DB_CONN_MAX_AGE")},
         }
-        for key, phase in (("notifications", together), ("single", single)):
-            phase["ratio"] = round(phase["per_second"] / noop_rate, 3)
-            phase["ratio_after_commit"] = round(phase["after_commit_per_second"] / noop_rate, 3)
         result["ratio_notifications_to_noop"] = together["ratio"]
         result["ratio_after_commit_to_noop"] = together["ratio_after_commit"]
         result["ratio_single_to_noop"] = single["ratio"]
         OUT_DIR.mkdir(parents=True, exist_ok=True)
         out = OUT_DIR / f"notifications_drain-{datetime.now():%Y%m%d-%H%M%S}.json"
         out.write_text(json.dumps(result, indent=2, ensure_ascii=False))
-        print(f"N = {args.n}, worker prefork x{args.concurrency}, dev gateway, private Redis, PostgreSQL"
-              f" (load average before: {load_before})")
-        print(f"no-op tasks        {noop_rate:>8.1f} /s  (mean of {noop_before['per_second']:.1f} before and"
-              f" {noop_after['per_second']:.1f} after the notifications)")
+        print(f"N = {args.n}, {args.rounds} rounds, worker prefork x{args.concurrency} (as docker-compose.yml),"
+              f" dev gateway, private Redis, PostgreSQL (load average before: {load_before})")
+        print(f"no-op tasks        {noop_rate:>8.1f} /s  (median of {', '.join(str(n['per_second']) for n in noops)},"
+              " one before and one after each round)")
+        print("each figure below is the round with the median ratio to the mean of the no-op runs around it;"
+              " the ratios of every round are in brackets")
         print(f"written together   {together['per_second']:>8.1f} /s  ({together['seconds']:.2f} s, of which writing and"
-              f" publishing {together['create_and_publish_seconds']:.2f} s)  ratio {together['ratio']:.3f}"
-              f"  each SMS sent once: {together['sent_once']}")
+              f" publishing {together['create_and_publish_seconds']:.2f} s)  ratio {together['ratio']:.3f} {together['ratios']}"
+              f"  each SMS sent once: {all(r['together']['sent_once'] for r in rounds)}")
         print(f"  from the commit  {together['after_commit_per_second']:>8.1f} /s  ({together['after_commit_seconds']:.2f} s"
               f" from the commit to the last sent; ratio {together['ratio_after_commit']:.3f})")
         print(f"one task per row   {single['per_second']:>8.1f} /s  ({single['seconds']:.2f} s from the first publish,"
-              f" of which publishing {single['create_and_publish_seconds']:.2f} s)  ratio {single['ratio']:.3f}"
-              f"  each SMS sent once: {single['sent_once']}")
+              f" of which publishing {single['create_and_publish_seconds']:.2f} s)  ratio {single['ratio']:.3f} {single['ratios']}"
+              f"  each SMS sent once: {all(r['single']['sent_once'] for r in rounds)}")
         print(f"worker settings {production['DJANGO_SETTINGS_MODULE']}, DB_CONN_MAX_AGE={production['DB_CONN_MAX_AGE']}"
               " (as docker-compose.yml)")
         print(f"written {out.relative_to(BASE_DIR)}")
         Notification.objects.filter(event_key__startswith=f"bench:{run_id}:").delete()
         DevSms.objects.filter(params__number__startswith="430500-20261122-").delete()
-        return 0 if together["sent_once"] and single["sent_once"] else 1
+        return 0 if all(r[key]["sent_once"] for r in rounds for key in ("together", "single")) else 1
     finally:
         for process in reversed(processes):
             if process.poll() is None:

@@ -254,6 +254,13 @@ def run_drain(args) -> dict:
         "drain_per_s": data.get("notifications", {}).get("per_second"),
         "single_per_s": data.get("single", {}).get("per_second"),
         "noop_per_s": data.get("noop", {}).get("per_second"),
+        # Each round's rate against the no-op runs around it; the median round (notifications_drain.py).
+        "drain_ratio": data.get("notifications", {}).get("ratio"),
+        "single_ratio": data.get("single", {}).get("ratio"),
+        "drain_ratios": data.get("notifications", {}).get("ratios"),
+        "single_ratios": data.get("single", {}).get("ratios"),
+        "rounds": data.get("rounds"),
+        "worker": data.get("worker"),
         "command": " ".join(shlex.quote(str(c)) for c in ["python", "bench/notifications_drain.py", *command[2:]]),
         "output": [line for line in done.stdout.splitlines() if line.strip()],
     }
