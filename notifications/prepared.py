@@ -6,21 +6,30 @@ statements with sub-selects, ``sending._claim_sql``) that was three quarters of 
 bench server. Each connection prepares a statement the first time it needs it (one extra round
 trip per connection), then runs it by name with its values, still in one round trip.
 
-A connection that lost its prepared statements (``DISCARD ALL`` by a pooler, say) answers
-"prepared statement does not exist": they are prepared again and the statement is retried once.
+A connection that lost its prepared statements (``DISCARD ALL`` by a session-pooling PgBouncer,
+say) answers "prepared statement does not exist": they are prepared again and the statement is
+retried once. If they are gone again at once, the connection does not keep them between
+statements (PgBouncer in transaction pooling hands each statement to another server): it runs
+the statements as text from then on. ``DB_PREPARED_STATEMENTS=0`` says so from the start.
 """
 from __future__ import annotations
 
+import logging
 import re
 import weakref
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.db import DatabaseError, connection
+
+logger = logging.getLogger(__name__)
 
 _PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 _UNDEFINED_PREPARED_STATEMENT = "26000"
 # The raw connections (psycopg2) and the names prepared on each; gone with the connection.
 _prepared_on: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+# Connections whose prepared statements vanished between two statements: text only.
+_as_text: weakref.WeakSet = weakref.WeakSet()
 
 
 @dataclass(frozen=True)
@@ -50,20 +59,35 @@ class Prepared:
 def execute(cursor, parts: tuple[Prepared | str, ...], params: dict) -> None:
     """Run ``parts`` in one round trip on ``cursor`` (a cursor of ``connection``): prepared ones
     by name, plain strings (e.g. ``SET LOCAL``, which cannot be prepared) as they are."""
+    raw = connection.connection
+    if not getattr(settings, "DB_PREPARED_STATEMENTS", True) or raw in _as_text:
+        cursor.execute(_as_plain_text(parts), params)
+        return
     statements = [part for part in parts if isinstance(part, Prepared)]
-    done = _prepared_on.setdefault(connection.connection, set())
+    done = _prepared_on.setdefault(raw, set())
     missing = [s for s in statements if s.name not in done]
     if missing:
         _prepare(cursor, missing, done)
     text = "; ".join(part.execute_sql() if isinstance(part, Prepared) else part for part in parts)
-    try:
-        cursor.execute(text, params)
-    except DatabaseError as exc:
-        if getattr(exc.__cause__, "pgcode", None) != _UNDEFINED_PREPARED_STATEMENT:
-            raise
+    for attempt in ("first", "again"):
+        try:
+            cursor.execute(text, params)
+            return
+        except DatabaseError as exc:
+            # Nothing of the statement ran: its implicit transaction ended at the error.
+            if getattr(exc.__cause__, "pgcode", None) != _UNDEFINED_PREPARED_STATEMENT:
+                raise
         done.clear()
-        _prepare(cursor, statements, done)
-        cursor.execute(text, params)
+        if attempt == "first":
+            _prepare(cursor, statements, done)
+    logger.warning("prepared statements do not last on this database connection (a transaction pooler?); "
+                   "running them as text (DB_PREPARED_STATEMENTS=0 says so from the start)")
+    _as_text.add(raw)
+    cursor.execute(_as_plain_text(parts), params)
+
+
+def _as_plain_text(parts: tuple[Prepared | str, ...]) -> str:
+    return "; ".join(part.sql if isinstance(part, Prepared) else part for part in parts)
 
 
 def _prepare(cursor, statements: list[Prepared], done: set[str]) -> None:

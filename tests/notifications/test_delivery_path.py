@@ -177,3 +177,42 @@ def test_a_crash_that_loses_the_dev_gateways_unflushed_row_ends_with_one_message
     sms.refresh_from_db()
     assert sms.status == NotificationStatus.SENT and sms.attempts == 2
     assert DevSms.objects.filter(reference=str(sms.reference)).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_prepared_statements_off_runs_the_same_statements_as_text(settings):
+    settings.DB_PREPARED_STATEMENTS = False
+    sms = _sms(phone="13800000057", key="application:57:submitted")
+    with CaptureQueriesContext(connection) as captured:
+        assert sending.notification_deliver(notification_id=sms.pk) == "sent"
+    sql = _statements(captured.captured_queries)
+    assert sql[0].startswith("SELECT pg_advisory_xact_lock(") and "; UPDATE " in sql[0]
+    assert sql[2].startswith("SET LOCAL synchronous_commit TO OFF; UPDATE ")
+    assert not [s for s in sql if "PREPARE" in s or "EXECUTE" in s]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_connection_that_cannot_keep_prepared_statements_runs_them_as_text(monkeypatch, caplog):
+    """A transaction-pooling PgBouncer gives each statement another server: what one prepared,
+    the next cannot execute. Played here by dropping the statements right after preparing them."""
+    from notifications import prepared
+
+    original = prepared._prepare
+
+    def prepared_then_lost(cursor, statements, done):
+        original(cursor, statements, done)
+        cursor.execute("DEALLOCATE ALL")
+
+    monkeypatch.setattr(prepared, "_prepare", prepared_then_lost)
+    monkeypatch.setattr(prepared, "_prepared_on", prepared.weakref.WeakKeyDictionary())
+    monkeypatch.setattr(prepared, "_as_text", prepared.weakref.WeakSet())
+    first, second = _sms(phone="13800000058", key="application:58:submitted"), _sms(phone="13800000059", key="application:59:submitted")
+    assert sending.notification_deliver(notification_id=first.pk) == "sent"
+    assert "running them as text" in caplog.text
+    with CaptureQueriesContext(connection) as captured:
+        assert sending.notification_deliver(notification_id=second.pk) == "sent"
+    assert not [s for s in _statements(captured.captured_queries) if "PREPARE" in s or "EXECUTE" in s]
+    for sms in (first, second):
+        sms.refresh_from_db()
+        assert sms.status == NotificationStatus.SENT and sms.attempts == 1
+        assert DevSms.objects.filter(reference=str(sms.reference)).count() == 1
