@@ -72,7 +72,8 @@ def application_list(request: HttpRequest) -> HttpResponse:
     # A page at a time: an account applying for a whole family (or a hospital's 代办 account)
     # must not get a page the size of its history.
     page = page_get(
-        selectors.application_list_for_citizen(user=request.user), number=request.GET.get("page"), per_page=APPLICATIONS_PER_PAGE
+        selectors.application_list_for_citizen_summaries(user=request.user), number=request.GET.get("page"),
+        per_page=APPLICATIONS_PER_PAGE,
     )
     applications = selectors.application_rows(applications=page.object_list)
     return render(request, "applications/list.html", {"applications": applications, "page": page})

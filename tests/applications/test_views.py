@@ -339,6 +339,21 @@ def test_list_query_count_does_not_grow(client, citizen, django_assert_num_queri
     assert response.content.decode().count('class="badge') == 20
 
 
+def test_the_list_reads_neither_diagnosis_nor_id_number(client, citizen):
+    """Both are encrypted at rest and the list shows neither: loading them was two decryptions
+    per case on every page."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    user, me = citizen
+    ApplicationFactory(applicant=user, patient=me, submitted=True)
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(reverse("applications:list")).content.decode().count('class="badge') == 1
+    (listing,) = [q["sql"] for q in queries.captured_queries if q["sql"].startswith('SELECT "applications_application"."id"')]
+    assert '"applications_application"."diagnosis"' not in listing
+    assert '"applications_person"."id_number"' not in listing and '"applications_person"."full_name"' in listing
+
+
 def test_list_is_paginated(client, citizen):
     user, me = citizen
     for _ in range(25):
