@@ -14,6 +14,8 @@ NOTES_MARK = "<!-- notes below this line are kept when the report is regenerated
 TARGET_SHARE = 0.5  # dashboard and detail: at least half the bare view's throughput
 ADMIN_GROWTH = 1.5  # admin queue at 1M rows: at most 1.5 × its time at 10k rows
 PAGES_WITH_TARGET = {"dashboard_hot", "dashboard_typical", "detail"}
+# The review queue pages, in the order the growth table and the slowest-statement list show them.
+ADMIN_PAGES = ("admin_queue", "admin_filtered", "admin_in_review", "admin_region", "admin_decided")
 
 
 def _paired(runs):
@@ -154,7 +156,7 @@ def _admin_growth_section(add, by_scale: dict) -> None:
     add("")
     add("| page | rows listed | p50 10k ms | p50 1M ms | 1M / 10k (raw) | 1M / 10k (normalised) | req/s 10k | req/s 1M | target |")
     add("|---|---:|---:|---:|---:|---:|---:|---:|---|")
-    for name in ("admin_queue", "admin_filtered", "admin_in_review", "admin_region", "admin_decided"):
+    for name in ADMIN_PAGES:
         a, b = _find(small, name), _find(large, name)
         if not a or not b or not a["outcome"] or not b["outcome"]:
             reason = (a or {}).get("reason") or (b or {}).get("reason") or "not measured"
@@ -282,7 +284,7 @@ def _slowest_section(add, results: list[dict]) -> None:
     result = results[-1] if results else None
     if not result:
         return
-    for name in ("admin_queue", "admin_filtered", "admin_in_review", "admin_region", "admin_decided", "dashboard_hot", "dashboard_typical", "detail", "track_lookup"):
+    for name in (*ADMIN_PAGES, "dashboard_hot", "dashboard_typical", "detail", "track_lookup"):
         probe = result["probe"]["targets"].get(name, {}).get("probe", {})
         for q in [q for q in probe.get("slowest") or [] if "django_session" not in q["sql"]][:1]:
             add(f"- **{name}** ({result['scale']}): {q['ms']} ms — `{q['sql'][:600]}`")
