@@ -1,7 +1,9 @@
 """Browser tests: Playwright driving Debian's Chromium (no browser download is possible here).
 
-Registered for the whole suite in tests/conftest.py; import only `assert_fits_phone` from here."""
+Registered for the whole suite in tests/conftest.py; import only `assert_fits_phone` and
+`wait_for_path` from here."""
 import os
+from urllib.parse import urlsplit
 from pathlib import Path
 
 import pytest
@@ -60,3 +62,13 @@ def assert_fits_phone(page) -> None:
     """Nothing on the page is wider than the phone screen (no sideways scrolling)."""
     overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
     assert overflow <= 0, f"page is {overflow}px wider than the 375px screen"
+
+
+def wait_for_path(page, path: str) -> None:
+    """Wait until the page is at exactly ``path`` (query string ignored).
+
+    Playwright's glob ``**/me/`` also matches ``/accounts/login/?next=/me/``, so a login that
+    failed looked like one that worked and the test broke a step later with a misleading
+    timeout. Comparing the path alone makes the failing step the one that reports.
+    """
+    page.wait_for_url(lambda url: urlsplit(url).path == path)

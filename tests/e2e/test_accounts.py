@@ -2,6 +2,7 @@
 import pytest
 
 from notifications.models import DevSms
+from tests.browser import wait_for_path
 from tests.e2e.conftest import assert_fits_phone
 from tests.factories import RegionFactory, SchemeFactory
 
@@ -53,7 +54,7 @@ def test_signup_identity_and_household_at_375px(live_server, phone_page, screens
     assert_fits_phone(page)
     screenshot(page, "1-signup")
     page.get_by_role("button", name="获取验证码并注册").click()
-    page.wait_for_url("**/accounts/phone/verify/")
+    wait_for_path(page, "/accounts/phone/verify/")
     code_input = page.locator("#id_code")
     assert code_input.get_attribute("inputmode") == "numeric"
     assert code_input.get_attribute("autocomplete") == "one-time-code"
@@ -63,7 +64,7 @@ def test_signup_identity_and_household_at_375px(live_server, phone_page, screens
     page.get_by_role("button", name="确认").click()
 
     # 2. Straight on to real-name identity, then the (development) face check.
-    page.wait_for_url("**/me/identity/")
+    wait_for_path(page, "/me/identity/")
     page.get_by_label("姓名").fill("刘建华")
     page.get_by_label("身份证号").fill("11010519491231002x")
     page.get_by_label("参保地").select_option(str(region.pk))
@@ -71,11 +72,11 @@ def test_signup_identity_and_household_at_375px(live_server, phone_page, screens
     assert_fits_phone(page)
     screenshot(page, "3-identity")
     page.get_by_role("button", name="下一步：人脸识别").click()
-    page.wait_for_url("**/me/identity/face/")
+    wait_for_path(page, "/me/identity/face/")
     assert "110105********002X" in page.content()
     assert_fits_phone(page)
     page.get_by_role("button", name="开始人脸识别").click()
-    page.wait_for_url("**/me/")
+    wait_for_path(page, "/me/")
     assert page.get_by_text("实名认证已通过").is_visible()
     assert page.locator(".badge.ok").first.inner_text() == "已认证"
 
@@ -85,7 +86,7 @@ def test_signup_identity_and_household_at_375px(live_server, phone_page, screens
     photo = tmp_path / "hukou.jpg"
     Image.new("RGB", (600, 400), (230, 220, 200)).save(photo, format="JPEG")
     page.get_by_role("link", name="添加家庭成员").first.click()
-    page.wait_for_url("**/me/household/add/")
+    wait_for_path(page, "/me/household/add/")
     page.get_by_label("姓名").fill("刘桂英")
     page.get_by_label("身份证号").fill("440524188001010014")
     page.get_by_label("与您的关系").select_option("parent")
@@ -94,7 +95,7 @@ def test_signup_identity_and_household_at_375px(live_server, phone_page, screens
     assert_fits_phone(page)
     screenshot(page, "4-household-add")
     page.get_by_role("button", name="保存").click()
-    page.wait_for_url("**/me/household/")
+    wait_for_path(page, "/me/household/")
     card = page.locator(".card").filter(has_text="刘**")
     assert card.is_visible()
     assert "440524********0014" in card.inner_text()
@@ -104,7 +105,7 @@ def test_signup_identity_and_household_at_375px(live_server, phone_page, screens
 
     # The header links to "我的" for a signed-in citizen.
     page.get_by_role("link", name="我的", exact=True).click()
-    page.wait_for_url("**/me/")
+    wait_for_path(page, "/me/")
     assert "刘**" in page.content()
     assert_fits_phone(page)
     screenshot(page, "6-me")

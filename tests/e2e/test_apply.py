@@ -9,6 +9,7 @@ from django.test import Client
 
 from tests.applications import corpus
 from tests.applications.factories import CriterionFactory, HouseholdMemberFactory, RequiredMaterialFactory, verified_citizen
+from tests.browser import wait_for_path
 from tests.e2e.conftest import assert_fits_phone
 from tests.factories import DiseaseFactory, InstitutionFactory, PersonFactory, RegionFactory, SchemeFactory
 
@@ -162,28 +163,28 @@ def test_full_journey_signup_identity_household_apply(live_server, phone_page, s
     page.goto(live_server.url + "/accounts/signup/")
     page.get_by_label("手机号").fill("13912340000")
     page.get_by_role("button", name="获取验证码并注册").click()
-    page.wait_for_url("**/accounts/phone/verify/")
+    wait_for_path(page, "/accounts/phone/verify/")
     sms = DevSms.objects.filter(phone__endswith="13912340000").order_by("-pk").first()
     page.locator("#id_code").fill(sms.params["code"])
     page.get_by_role("button", name="确认").click()
-    page.wait_for_url("**/me/identity/")
+    wait_for_path(page, "/me/identity/")
     page.get_by_label("姓名").fill("刘建华")
     page.get_by_label("身份证号").fill("11010519491231002x")
     page.get_by_label("参保地").select_option(str(region.pk))
     page.get_by_label("参保类型").select_option(label=scheme.name)
     page.get_by_role("button", name="下一步：人脸识别").click()
-    page.wait_for_url("**/me/identity/face/")
+    wait_for_path(page, "/me/identity/face/")
     page.get_by_role("button", name="开始人脸识别").click()
-    page.wait_for_url("**/me/")
+    wait_for_path(page, "/me/")
     page.get_by_role("link", name="添加家庭成员").first.click()
-    page.wait_for_url("**/me/household/add/")
+    wait_for_path(page, "/me/household/add/")
     page.get_by_label("姓名").fill("刘桂英")
     page.get_by_label("身份证号").fill("440524188001010014")
     page.get_by_label("与您的关系").select_option("parent")
     page.get_by_label("户口本").check()
     page.get_by_label("证明材料照片或扫描件").set_input_files(_file("户口本.jpg", corpus.jpeg_bytes(), "image/jpeg"))
     page.get_by_role("button", name="保存").click()
-    page.wait_for_url("**/me/household/")
+    wait_for_path(page, "/me/household/")
 
     number = _apply_through_the_wizard(
         page, live_server, screenshot, patient_choice="440524", masked_name="刘**", disease=disease, hospital=hospital, criterion_text="空腹血糖"

@@ -10,6 +10,7 @@ from PIL import Image
 
 from applications.models import Application, ApplicationKind
 from tests.certifications.factories import CertificationFactory, citizen
+from tests.browser import wait_for_path
 from tests.e2e.conftest import assert_fits_phone
 from tests.factories import DiseaseFactory, InstitutionFactory, RegionFactory
 
@@ -54,7 +55,7 @@ def test_extension_at_375px(live_server, phone_page, screenshot, tmp_path):
     assert_fits_phone(page)
     screenshot(page, "2-extension-form")
     page.get_by_role("button", name="提交申请").click()
-    page.wait_for_url(f"**/certifications/{cert.pk}/")
+    wait_for_path(page, f"/certifications/{cert.pk}/")
     assert "已提交，受理编号" in page.locator(".messages").inner_text()
     assert page.get_by_text("已提交，正在审核").first.is_visible()
     assert_fits_phone(page)
@@ -84,7 +85,7 @@ def test_hospital_change_at_375px(live_server, phone_page, screenshot):
     screenshot(page, "1-filtered-hospitals")
     page.get_by_label(second.name).check()
     page.get_by_role("button", name="确认选择").click()
-    page.wait_for_url(f"**/certifications/{cert.pk}/")
+    wait_for_path(page, f"/certifications/{cert.pk}/")
     assert second.name in page.locator(".messages").inner_text()
     screenshot(page, "2-changed")
     # The second change in the same calendar year is refused with the date it is possible again.

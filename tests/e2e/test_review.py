@@ -11,6 +11,7 @@ from django.test import Client
 from applications.models import Application, ApplicationStatus as S
 from tests.applications import corpus
 from tests.applications.factories import verified_citizen
+from tests.browser import wait_for_path
 from tests.e2e.conftest import assert_fits_phone
 from tests.factories import DiseaseFactory, SchemeFactory
 from tests.reviews.conftest import PASSWORD, totp_code_now
@@ -65,7 +66,7 @@ def test_reviewer_supplement_then_approve_citizen_sees_certification(
     staff.locator("#id_password").fill(PASSWORD)
     staff.locator("#id_otp_code").fill(totp_code_now(secret))
     staff.locator("#login-form [type=submit]").click()
-    staff.wait_for_url("**/admin/applications/application/")
+    wait_for_path(staff, "/admin/applications/application/")
     screenshot(staff, "01-queue")
 
     # Filter: unassigned cases due later than today.

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.test import Client
 
 from notifications.services import notification_create
-from tests.browser import assert_fits_phone
+from tests.browser import assert_fits_phone, wait_for_path
 from tests.factories import UserFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -26,7 +26,7 @@ def test_message_centre_at_375px(live_server, phone_page, screenshot):
     page.goto(live_server.url + "/")
     assert page.locator("#unread-badge").inner_text().startswith("2")
     page.locator("a.nav-messages").click()
-    page.wait_for_url("**/messages/")
+    wait_for_path(page, "/messages/")
     assert page.locator("h1").inner_text() == "消息中心"
     assert_fits_phone(page)
     screenshot(page, "1-message-centre")

@@ -1,3 +1,5 @@
+import time
+
 import pytest
 from django.core.cache import cache
 
@@ -76,12 +78,22 @@ def sy_experts(sy_org):
 PASSWORD = "pw-for-tests-1"  # tests.factories.UserFactory's password
 
 
-def totp_code_now(secret: str, *, offset: int = 0) -> str:
-    """The code an authenticator app shows now (offset in 30 s steps, within allauth's tolerance)."""
-    from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value, yield_hotp_counters_from_time
+def totp_code_now(secret: str, *, seconds_left: float = 8.0) -> str:
+    """The code an authenticator app shows now, with at least ``seconds_left`` before it changes.
 
-    counters = list(yield_hotp_counters_from_time())
-    return format_hotp_value(hotp_value(secret, counters[len(counters) // 2] + offset))
+    allauth accepts only the current 30 s step (MFA_TOTP_TOLERANCE is 0), so a code read in
+    the last second of a step and checked in the next one fails the login. A browser test
+    types the code and then submits it; CI saw that race once. Waiting out the end of a step
+    keeps the code valid for the whole check, the way a person waits for a fresh code.
+    """
+    from allauth.mfa import app_settings
+    from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
+
+    period = app_settings.TOTP_PERIOD
+    remaining = period - time.time() % period
+    if remaining < seconds_left:
+        time.sleep(remaining + 0.05)
+    return format_hotp_value(hotp_value(secret, int(time.time()) // period))
 
 
 @pytest.fixture
