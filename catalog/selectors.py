@@ -278,3 +278,25 @@ def catalog_rows_attach(*, objects, fields: tuple[str, ...] = ("region", "scheme
             if row is not None:
                 field.set_cached_value(obj, copy.copy(row))
     return objects
+
+
+def catalog_materials_for_disease(*, disease_id: int) -> tuple:
+    """The required materials of a disease in upload order, from this process's copy of the
+    catalog (refreshed like the rows above, dropped at once by a save in this process).
+
+    Every case page and upload asks for them (the upload slots), and they change with the
+    catalog, a few times a year. The instances are shared by every request of the process:
+    read them, never change them.
+    """
+    from catalog.models import RequiredMaterial
+
+    now = time.monotonic()
+    loaded_at, by_disease = _copies.get(RequiredMaterial, (now, {}))
+    if now - loaded_at > CATALOG_COPY_SECONDS:
+        loaded_at, by_disease = now, {}
+    if disease_id not in by_disease:
+        materials = tuple(RequiredMaterial.objects.filter(disease_id=disease_id).order_by("order", "pk"))
+        # A new dict, as in _catalog_rows: another thread never sees it half-built.
+        by_disease = {**by_disease, disease_id: materials}
+        _copies[RequiredMaterial] = (loaded_at, by_disease)
+    return by_disease[disease_id]

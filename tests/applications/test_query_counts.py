@@ -43,6 +43,23 @@ def test_application_page_does_not_grow_with_materials_or_events(client):
     assert_same_query_count(few, many, page=url, rows=(2, 11))
 
 
+def test_the_applicants_own_case_needs_no_read_of_the_household(client):
+    """The lookup checks the rule on the row it read: for the applicant's own case (most visits)
+    the account's people are not read; a household member's view reads them and still opens it."""
+    user, me = verified_citizen()
+    application = ApplicationFactory(applicant=user, patient=me, in_review=True)
+    url = reverse("applications:detail", args=[application.pk])
+    client.force_login(user)
+    queries, _ = page_queries(client, url)
+    assert not [sql for sql in queries if "portal_householdmember" in sql], queries
+    relative_user, _ = verified_citizen()
+    HouseholdMemberFactory(account=relative_user, person=me)
+    client.force_login(relative_user)
+    queries, html = page_queries(client, url)
+    assert application.acceptance_number in html
+    assert [sql for sql in queries if "portal_householdmember" in sql]
+
+
 def _more_of_everything_the_wizard_lists(application, user, n: int):
     """Household members to apply for, regions and schemes to choose, diseases of the region,
     criteria of the chosen disease, hospitals of the region, material slots with uploads."""

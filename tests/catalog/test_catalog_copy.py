@@ -1,5 +1,6 @@
 """The process's copy of the catalog that citizen pages take region, scheme and disease from
-(``catalog.selectors.catalog_rows_attach``): it spares the joins and, once warm, the queries, but
+(``catalog.selectors.catalog_rows_attach``) and the required materials they list
+(``catalog_materials_for_disease``): it spares the joins and, once warm, the queries, but
 never shows another request's state or an edit made in this process."""
 import pytest
 from django.db import connection
@@ -8,7 +9,7 @@ from django.urls import reverse
 
 from applications.models import Application
 from catalog import selectors
-from tests.applications.factories import ApplicationFactory, verified_citizen
+from tests.applications.factories import ApplicationFactory, RequiredMaterialFactory, verified_citizen
 
 pytestmark = pytest.mark.django_db
 
@@ -77,3 +78,37 @@ def test_a_missing_row_is_left_to_the_usual_lazy_read():
     selectors.catalog_rows_attach(objects=[fresh], fields=("disease",))
     with pytest.raises(type(application.disease).DoesNotExist):
         fresh.disease
+
+
+# --- required materials ----------------------------------------------------------------------
+
+def test_materials_come_in_upload_order_and_a_warm_copy_needs_no_query():
+    application = ApplicationFactory()
+    second = RequiredMaterialFactory(disease=application.disease, code="lab", order=2)
+    first = RequiredMaterialFactory(disease=application.disease, code="diagnosis", order=1)
+    RequiredMaterialFactory(code="other-disease")
+    assert selectors.catalog_materials_for_disease(disease_id=application.disease_id) == (first, second)
+    with CaptureQueriesContext(connection) as ctx:
+        codes = [m.code for m in selectors.catalog_materials_for_disease(disease_id=application.disease_id)]
+    assert (len(ctx.captured_queries), codes) == (0, ["diagnosis", "lab"])
+
+
+def test_a_material_saved_or_deleted_in_this_process_shows_at_once():
+    application = ApplicationFactory()
+    material = RequiredMaterialFactory(disease=application.disease, code="diagnosis")
+    assert len(selectors.catalog_materials_for_disease(disease_id=application.disease_id)) == 1
+    RequiredMaterialFactory(disease=application.disease, code="lab")
+    assert len(selectors.catalog_materials_for_disease(disease_id=application.disease_id)) == 2
+    material.delete()
+    assert [m.code for m in selectors.catalog_materials_for_disease(disease_id=application.disease_id)] == ["lab"]
+
+
+def test_the_materials_copy_expires(monkeypatch):
+    application = ApplicationFactory()
+    material = RequiredMaterialFactory(disease=application.disease, name="旧名称")
+    selectors.catalog_materials_for_disease(disease_id=application.disease_id)
+    type(material).objects.filter(pk=material.pk).update(name="另一进程改的名")  # no signal
+    assert selectors.catalog_materials_for_disease(disease_id=application.disease_id)[0].name == "旧名称"
+    later = selectors.time.monotonic() + selectors.CATALOG_COPY_SECONDS + 1
+    monkeypatch.setattr(selectors.time, "monotonic", lambda: later)
+    assert selectors.catalog_materials_for_disease(disease_id=application.disease_id)[0].name == "另一进程改的名"
