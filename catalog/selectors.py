@@ -6,11 +6,11 @@ of the catalog (the page tests pin the counts with ``django_assert_num_queries``
 """
 from __future__ import annotations
 
-import copy
 import time
 from dataclasses import dataclass
 
 from django.db.models import Case, Count, IntegerField, Prefetch, Q, QuerySet, Value, When
+from django.db.models.base import ModelState
 
 from catalog.models import (
     Disease,
@@ -276,8 +276,24 @@ def catalog_rows_attach(*, objects, fields: tuple[str, ...] = ("region", "scheme
         for obj in objects:
             row = rows.get(getattr(obj, field.attname))
             if row is not None:
-                field.set_cached_value(obj, copy.copy(row))
+                field.set_cached_value(obj, _private_copy(row))
     return objects
+
+
+def _private_copy(row):
+    """A request's own instance of a catalog row: its field values, with no relation cached.
+
+    ``copy.copy`` goes through pickling's ``__reduce__``/``__getstate__``: 9 µs a row against 1 µs
+    here, with three catalog rows per case half a millisecond on a page of 我的申请.
+    """
+    clone = row.__class__.__new__(row.__class__)
+    values = row.__dict__.copy()
+    values.pop("_prefetched_objects_cache", None)
+    state = ModelState()
+    state.db, state.adding = row._state.db, False
+    values["_state"] = state
+    clone.__dict__ = values
+    return clone
 
 
 def catalog_materials_for_disease(*, disease_id: int) -> tuple:

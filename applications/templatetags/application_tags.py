@@ -24,5 +24,8 @@ def status_badge(status: str, label=None) -> str:
     template lookup, a context push and an ``if`` chain) were a fifth of the page's rendering.
     """
     if label is None:
-        label = ApplicationStatus(status).label if status in ApplicationStatus.values else status
+        try:
+            label = ApplicationStatus(status).label
+        except ValueError:  # not a status (a stale value): show it as it is
+            label = status
     return format_html('<span class="{}">{}</span>', BADGE_CLASSES.get(status, "badge"), label)

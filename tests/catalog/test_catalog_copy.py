@@ -45,6 +45,10 @@ def test_each_object_gets_its_own_instance():
     assert first.disease == second.disease and first.disease is not second.disease
     first.disease.name = "changed by one request only"
     assert second.disease.name == application.disease.name
+    # Nor a relation one request read through its copy (Django caches it on the instance).
+    assert first.disease.region == application.region
+    assert "region" in first.disease._state.fields_cache and "region" not in second.disease._state.fields_cache
+    assert second.disease._state.adding is False and second.disease._state.db == "default"
 
 
 def test_a_save_in_this_process_shows_at_once(client):
