@@ -78,13 +78,14 @@ def sy_experts(sy_org):
 PASSWORD = "pw-for-tests-1"  # tests.factories.UserFactory's password
 
 
-def totp_code_now(secret: str, *, seconds_left: float = 8.0) -> str:
+def totp_code_now(secret: str, *, seconds_left: float = 2.0) -> str:
     """The code an authenticator app shows now, with at least ``seconds_left`` before it changes.
 
     allauth accepts only the current 30 s step (MFA_TOTP_TOLERANCE is 0), so a code read in
-    the last second of a step and checked in the next one fails the login. A browser test
-    types the code and then submits it; CI saw that race once. Waiting out the end of a step
-    keeps the code valid for the whole check, the way a person waits for a fresh code.
+    the last second of a step and checked in the next one fails the login; CI saw that race once
+    in the browser test. Waiting out the end of a step keeps the code valid for the whole check,
+    the way a person waits for a fresh code. The test client posts at once (2 s is ample); the
+    browser test types the code and clicks, and asks for more.
     """
     from allauth.mfa import app_settings
     from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
