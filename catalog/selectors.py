@@ -236,7 +236,7 @@ def policy_table_for(*, disease: Disease) -> list[tuple[Scheme, ReimbursementPol
 # The copy is refreshed every CATALOG_COPY_SECONDS and dropped at once in the process that saves
 # or deletes a row (``catalog.signals``); another process shows an edited name within that time.
 CATALOG_COPY_SECONDS = 60
-_copies: dict[type, tuple[float, dict[int, object]]] = {}
+_copies: dict[tuple[type, str], tuple[float, dict]] = {}
 
 
 def catalog_copy_forget() -> None:
@@ -244,16 +244,18 @@ def catalog_copy_forget() -> None:
     _copies.clear()
 
 
-def _catalog_rows(*, model, pks: set[int]) -> dict:
+def _catalog_rows(*, model, pks: set[int], key: str = "pk") -> dict:
+    """This process's copy of the ``model`` rows whose ``key`` (the pk, or a unique key such as a
+    one-to-one's) is in ``pks``, read from PostgreSQL for the keys it lacks."""
     now = time.monotonic()
-    loaded_at, rows = _copies.get(model, (now, {}))
+    loaded_at, rows = _copies.get((model, key), (now, {}))
     if now - loaded_at > CATALOG_COPY_SECONDS:
         loaded_at, rows = now, {}
     missing = pks - rows.keys()
     if missing:
         # A new dict, not an update in place: a reader in another thread never sees it half-built.
-        rows = {**rows, **model._base_manager.in_bulk(missing)}
-        _copies[model] = (loaded_at, rows)
+        rows = {**rows, **model._base_manager.in_bulk(missing, field_name=key)}
+        _copies[(model, key)] = (loaded_at, rows)
     return rows
 
 
@@ -278,6 +280,22 @@ def catalog_rows_attach(*, objects, fields: tuple[str, ...] = ("region", "scheme
             if row is not None:
                 field.set_cached_value(obj, _private_copy(row))
     return objects
+
+
+def catalog_settings_attach(*, regions) -> None:
+    """Set ``region.settings`` (the region's ServiceSettings) on ``regions`` from this process's
+    copy, as ``select_related("region__settings")`` would; for regions a page took from
+    ``catalog_rows_attach``, whose copies carry no relation. A region without settings is left
+    unset (reading it then queries and raises, as usual)."""
+    from catalog.models import Region, ServiceSettings
+
+    regions = [region for region in regions if region is not None]
+    rows = _catalog_rows(model=ServiceSettings, pks={region.pk for region in regions}, key="region_id") if regions else {}
+    relation = Region._meta.get_field("settings")
+    for region in regions:
+        row = rows.get(region.pk)
+        if row is not None:
+            relation.set_cached_value(region, _private_copy(row))
 
 
 def _private_copy(row):
@@ -307,12 +325,12 @@ def catalog_materials_for_disease(*, disease_id: int) -> tuple:
     from catalog.models import RequiredMaterial
 
     now = time.monotonic()
-    loaded_at, by_disease = _copies.get(RequiredMaterial, (now, {}))
+    loaded_at, by_disease = _copies.get((RequiredMaterial, "disease"), (now, {}))
     if now - loaded_at > CATALOG_COPY_SECONDS:
         loaded_at, by_disease = now, {}
     if disease_id not in by_disease:
         materials = tuple(RequiredMaterial.objects.filter(disease_id=disease_id).order_by("order", "pk"))
         # A new dict, as in _catalog_rows: another thread never sees it half-built.
         by_disease = {**by_disease, disease_id: materials}
-        _copies[RequiredMaterial] = (loaded_at, by_disease)
+        _copies[(RequiredMaterial, "disease")] = (loaded_at, by_disease)
     return by_disease[disease_id]

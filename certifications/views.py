@@ -33,14 +33,25 @@ def _certification_or_404(request: HttpRequest, pk: int) -> Certification:
 
 
 def _person_sections(request: HttpRequest, persons) -> list[dict]:
-    certifications = selectors.certification_list_for_account(user=request.user).filter(person__in=persons)
-    views = selectors.certification_view_list(certifications=certifications, today=local_today())
-    return [{"person": p, "views": [v for v in views if v.certification.person_id == p.pk]} for p in persons]
+    """Each person with their first ``CARDS_PER_PERSON`` cards and how many they hold in all."""
+    today = local_today()
+    certifications = selectors.certification_list_first_per_person(
+        user=request.user, person_ids=[p.pk for p in persons], per_person=CARDS_PER_PERSON, today=today
+    )
+    views = selectors.certification_view_list(certifications=certifications, today=today)
+    sections = []
+    for person in persons:
+        own = [v for v in views if v.certification.person_id == person.pk]
+        sections.append({"person": person, "views": own, "held": own[0].certification.held if own else 0})
+    return sections
 
 
 # A family holds a handful of people; a hospital's 代办 account can hold dozens, each with several
-# certifications: their cards come ten people at a time.
+# certifications: their cards come ten people at a time, at most three cards each (live ones
+# first), and a person's own page lists all of theirs, ten at a time.
 PERSONS_PER_PAGE = 10
+CARDS_PER_PERSON = 3
+CARDS_PER_PAGE = 10
 
 
 @login_required
@@ -50,7 +61,7 @@ def index(request: HttpRequest) -> HttpResponse:
     )
     persons = list(page.object_list)
     rejected = []
-    for application in selectors.application_list_rejected_for_account(user=request.user)[:20]:
+    for application in selectors.application_list_rejected_rows_for_account(user=request.user, limit=20):
         last_day = selectors.reconsideration_last_day(application=application)
         if last_day and local_today() <= last_day and not application.children.all():
             rejected.append({"application": application, "last_day": last_day})
@@ -65,7 +76,15 @@ def person_detail(request: HttpRequest, person_id: int) -> HttpResponse:
     person = person_list_for_account(user=request.user).filter(pk=person_id).first()
     if person is None:
         raise Http404
-    return render(request, "certifications/index.html", {"sections": _person_sections(request, [person]), "single": True})
+    today = local_today()
+    page = page_get(
+        selectors.certification_list_for_person(user=request.user, person_id=person.pk, today=today),
+        number=request.GET.get("page"), per_page=CARDS_PER_PAGE,
+    )
+    views = selectors.certification_view_list(certifications=page.object_list, today=today)
+    return render(request, "certifications/index.html", {
+        "sections": [{"person": person, "views": views}], "single": True, "page": page,
+    })
 
 
 @login_required

@@ -116,3 +116,25 @@ def test_the_materials_copy_expires(monkeypatch):
     later = selectors.time.monotonic() + selectors.CATALOG_COPY_SECONDS + 1
     monkeypatch.setattr(selectors.time, "monotonic", lambda: later)
     assert selectors.catalog_materials_for_disease(disease_id=application.disease_id)[0].name == "另一进程改的名"
+
+
+# --- a region's service settings ---------------------------------------------------------------
+
+def test_region_settings_come_from_the_copy_and_a_save_in_this_process_shows_at_once():
+    application = ApplicationFactory()
+    fresh = selectors.catalog_rows_attach(objects=[_fresh(application)], fields=("region",))[0]
+    selectors.catalog_settings_attach(regions=[fresh.region])
+    assert fresh.region.settings.pk == application.region.settings.pk
+    again = selectors.catalog_rows_attach(objects=[_fresh(application)], fields=("region",))[0]
+    with CaptureQueriesContext(connection) as ctx:
+        selectors.catalog_settings_attach(regions=[again.region])
+        days = again.region.settings.reconsideration_days
+    assert len(ctx.captured_queries) == 0 and days == application.region.settings.reconsideration_days
+    # Each region copy gets its own settings instance; a save here drops the copy.
+    assert again.region.settings is not fresh.region.settings
+    settings_row = application.region.settings
+    settings_row.reconsideration_days = days + 7
+    settings_row.save(update_fields=["reconsideration_days"])
+    later = selectors.catalog_rows_attach(objects=[_fresh(application)], fields=("region",))[0]
+    selectors.catalog_settings_attach(regions=[later.region])
+    assert later.region.settings.reconsideration_days == days + 7
