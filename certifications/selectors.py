@@ -73,7 +73,8 @@ def certification_list_for_account(*, user) -> QuerySet[Certification]:
 
 
 def _live_first(*, today: dt.date) -> list:
-    """Live certifications first, then the newest: the order of every list of cards."""
+    """Live certifications first, then the newest: the order of every list of cards (the overview
+    applies the same rule in Python; tests/certifications/test_index_paging.py holds them together)."""
     from django.db.models import Case, F, IntegerField, Q, Value, When
 
     live = Q(status=CertificationStatus.ACTIVE) & (Q(enddate__isnull=True) | Q(enddate__gte=today))
@@ -103,7 +104,7 @@ def certification_list_first_per_person(*, user, person_ids, per_person: int, to
         Certification.objects.filter(person_id__in=list(person_ids), person__in=person_list_for_account(user=user))
         .values_list("pk", "person_id", "status", "begndate", "enddate")
     ):
-        live = status == CertificationStatus.ACTIVE and (enddate is None or enddate >= today)
+        live = status == CertificationStatus.ACTIVE and (enddate is None or enddate >= today)  # _live_first's rule
         by_person.setdefault(person_id, []).append((not live, -begndate.toordinal(), pk))
     chosen: dict[int, tuple] = {}  # pk: (where it goes on the page, how many its person holds)
     for person_id, keys in by_person.items():
