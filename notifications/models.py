@@ -10,6 +10,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 
@@ -30,8 +31,11 @@ class Notification(models.Model):
     event_key = models.CharField(_("事件"), max_length=120)
     channel = models.CharField(_("渠道"), max_length=10, choices=Channel.choices)
     recipient = models.CharField(_("接收方"), max_length=64, help_text=_("手机号或账户 ID"))
+    # No index of its own: notification_inbox_idx leads with the user. Every status change of a row
+    # (claimed, sent) writes an entry into each index, so an index nothing needs costs every delivery.
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, blank=True, related_name="notifications"
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, blank=True, related_name="notifications",
+        db_index=False,
     )
     template_key = models.CharField(_("模板"), max_length=60)
     params = models.JSONField(_("参数"), default=dict, blank=True)
@@ -64,7 +68,9 @@ class Notification(models.Model):
             models.UniqueConstraint(fields=["event_key", "channel", "recipient"], name="notification_once_per_event")
         ]
         indexes = [
-            models.Index(fields=["status", "created_at"], name="notification_sweep_idx"),
+            # Only rows not yet sent: the sweep and the admin's "needs attention" look for those, and
+            # a row that is sent leaves the index instead of adding an entry to it.
+            models.Index(fields=["status", "created_at"], name="notification_sweep_idx", condition=~Q(status="sent")),
             models.Index(fields=["user", "channel", "-created_at"], name="notification_inbox_idx"),
             # Per-number limits count a recipient's recent rows before every provider call.
             models.Index(fields=["recipient", "channel", "created_at"], name="notification_recipient_idx"),
@@ -81,11 +87,15 @@ class DevSms(models.Model):
     template_key = models.CharField(max_length=60)
     text = models.TextField()
     params = models.JSONField(default=dict)
-    message_id = models.CharField(max_length=40, unique=True)
-    reference = models.CharField(max_length=64, blank=True, db_index=True)
+    message_id = models.CharField(max_length=40)
+    reference = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
         ordering = ["-created_at", "-pk"]
+        # Declared here rather than as unique=True / db_index=True, which on PostgreSQL also build a
+        # second (LIKE-prefix) index per column that no query uses and every send would write.
+        constraints = [models.UniqueConstraint(fields=["message_id"], name="devsms_message_id_unique")]
+        indexes = [models.Index(fields=["reference"], name="devsms_reference_idx")]
         verbose_name = _("开发短信")
         verbose_name_plural = _("开发短信")
