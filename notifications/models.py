@@ -32,7 +32,7 @@ class Notification(models.Model):
     channel = models.CharField(_("渠道"), max_length=10, choices=Channel.choices)
     recipient = models.CharField(_("接收方"), max_length=64, help_text=_("手机号或账户 ID"))
     # No index of its own: notification_inbox_idx leads with the user. Every status change of a row
-    # (claimed, sent) writes an entry into each index, so an index nothing needs costs every delivery.
+    # (claimed, sent) writes an entry into each index, so an index no query needs is pure write load.
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, blank=True, related_name="notifications",
         db_index=False,
@@ -70,7 +70,7 @@ class Notification(models.Model):
         indexes = [
             # Only rows not yet sent: the sweep and the admin's "needs attention" look for those, and
             # a row that is sent leaves the index instead of adding an entry to it.
-            models.Index(fields=["status", "created_at"], name="notification_sweep_idx", condition=~Q(status="sent")),
+            models.Index(fields=["status", "created_at"], name="notification_sweep_idx", condition=~Q(status=NotificationStatus.SENT)),
             models.Index(fields=["user", "channel", "-created_at"], name="notification_inbox_idx"),
             # Per-number limits count a recipient's recent rows before every provider call.
             models.Index(fields=["recipient", "channel", "created_at"], name="notification_recipient_idx"),
