@@ -10,6 +10,8 @@ import csv
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME, ActionForm
+from django.contrib.admin.templatetags.admin_urls import add_preserved_filters
+from django.contrib.admin.utils import quote
 from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
@@ -428,10 +430,54 @@ class _Echo:
 
 
 class ReviewQueueChangeList(ChangeList):
+    """The queue's list, with each row's link built from one reversal a page.
+
+    Django reverses every row's change URL and, on a filtered page, resolves it again against the
+    whole URLconf to append the filters (``add_preserved_filters``): 18 % of a filtered 100-row
+    page in the profile (bench/RESULTS.md). Here Django's own two functions run once, on a URL with
+    a placeholder for the key, and each row only puts its key in; the links are the same strings
+    (tests/reviews/test_queue_rows.py).
+    """
+
+    _PK_PLACEHOLDER = "queuerowkeyplaceholder"  # letters only: admin's quote() leaves it as it is
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        row_url = add_preserved_filters(
+            {"preserved_filters": self.preserved_filters, "opts": self.opts}, super().url_for_result(_KeyOnly(self))
+        )
+        self._row_url_parts = row_url.split(self._PK_PLACEHOLDER)
+        # The links carry the filters already: the template tag then has nothing to resolve.
+        # (items_for_result is the only reader of the attribute; the page's other links take the
+        # filters from the view's context.)
+        self.preserved_filters = ""
+
+    def url_for_result(self, result):
+        before, after = self._row_url_parts
+        return f"{before}{quote(getattr(result, self.pk_attname))}{after}"
+
     def get_queryset(self, request, exclude_parameters=None):
-        # The list never shows the diagnosis or the ID number: not decrypting them for every row.
-        # (The CSV export asks for them again; an action's queryset starts from here.)
-        return super().get_queryset(request, exclude_parameters).defer("diagnosis", "patient__id_number")
+        # The list never shows the diagnosis or the ID number: not decrypting them for every row,
+        # nor building the joined rows' other columns. (The CSV export asks for everything again
+        # with defer(None); an action's queryset starts from here.)
+        return super().get_queryset(request, exclude_parameters).only(*_QUEUE_COLUMNS)
+
+
+# What the list reads: the case's own columns but the diagnosis, and of each joined row only what
+# a column shows (the person's masked name, the disease's and assignee's names, the city). A new
+# column reading another joined field must be added here, or each row loads it with a query of its
+# own (tests/test_admin_query_counts.py fails then).
+_QUEUE_COLUMNS = (
+    *(f.name for f in Application._meta.concrete_fields if f.name != "diagnosis"),
+    "patient__full_name", "disease__name", "region__city", "assignee__username",
+)
+
+
+class _KeyOnly:
+    """Stands in for a row when the row URL is reversed once (``ReviewQueueChangeList``)."""
+
+    def __init__(self, changelist: ChangeList):
+        setattr(self, changelist.pk_attname, ReviewQueueChangeList._PK_PLACEHOLDER)
 
 
 def _local_minute(value) -> str:

@@ -11,10 +11,13 @@ import datetime
 
 from django import template
 from django.conf import settings
+from django.contrib.admin.templatetags import admin_list
 from django.contrib.admin.templatetags.base import InclusionAdminNode
 from django.utils import formats, timezone
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
+
+from reviews.queue_rows import queue_result_rows
 
 register = template.Library()
 
@@ -83,3 +86,21 @@ def calendar_date_hierarchy_tag(parser, token):
     return InclusionAdminNode(
         parser, token, func=calendar_date_hierarchy, template_name="date_hierarchy.html", takes_context=False
     )
+
+
+
+def queue_result_list(cl):
+    """Django's ``result_list`` (headers, hidden fields, rows), the rows from ``reviews.queue_rows``."""
+    headers = list(admin_list.result_headers(cl))
+    return {
+        "cl": cl,
+        "result_hidden_fields": list(admin_list.result_hidden_fields(cl)),
+        "result_headers": headers,
+        "num_sorted_fields": sum(1 for header in headers if header["sortable"] and header["sorted"]),
+        "results": queue_result_rows(cl),
+    }
+
+
+@register.tag(name="queue_result_list")
+def queue_result_list_tag(parser, token):
+    return InclusionAdminNode(parser, token, func=queue_result_list, template_name="change_list_results.html", takes_context=False)
