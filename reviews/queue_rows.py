@@ -15,6 +15,7 @@ field nor a method of the admin) is rendered by Django as before.
 from __future__ import annotations
 
 import datetime
+import html
 from collections.abc import Callable
 
 from django.contrib.admin.templatetags.admin_list import ResultList, _coerce_field_name, items_for_result
@@ -23,8 +24,9 @@ from django.contrib.admin.utils import display_for_field, display_for_value
 from django.core.exceptions import FieldDoesNotExist, ObjectDoesNotExist
 from django.db import models
 from django.urls import NoReverseMatch
-from django.utils.html import conditional_escape, escape
-from django.utils.safestring import mark_safe
+from django.utils.functional import Promise
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
 
 Cell = Callable[[models.Model], str]
 
@@ -89,11 +91,20 @@ def _field_cell(field, *, empty, link: bool, css: str):
     nowrap = isinstance(field, (models.DateField, models.TimeField))
     classes = f' class="{css} nowrap"' if nowrap else f' class="{css}"'
     attname = field.attname
+    try:  # display_for_field builds this dictionary for every cell
+        choices = dict(field.flatchoices) if field.flatchoices else None
+    except TypeError:  # list-like choices: display_for_field's own way
+        choices = None
 
     def plain(row):
         value = getattr(row, attname)
         if isinstance(value, str) and value.strip() == "":
             value = ""
+        if choices is not None:
+            try:
+                return classes, choices.get(value, empty)
+            except TypeError:  # an unhashable value
+                pass
         return classes, display_for_field(value, field, empty, avoid_link=link)
 
     return plain
@@ -110,7 +121,8 @@ def _method_cell(method, *, name: str, empty, css: str):
         value = method(row)
         if isinstance(value, str) and value.strip() == "":
             value = ""
-        shown = display_for_value(value, empty, boolean)
+        # display_for_value gives a non-empty string back as it is (str() of a SafeString is itself).
+        shown = value if not boolean and value and type(value) in (str, SafeString) else display_for_value(value, empty, boolean)
         return (nowrap if isinstance(value, (datetime.date, datetime.time)) else plain), shown
 
     return computed
@@ -123,8 +135,8 @@ def _wrapped(cell, *, cl, tag: str, link: bool, empty, css: str) -> Cell:
         try:
             classes, value = cell(row)
         except ObjectDoesNotExist:
-            return missing, conditional_escape(empty)
-        return classes, conditional_escape(value)
+            return missing, _escaped(empty)
+        return classes, _escaped(value)
 
     if not link:
         def td(row):
@@ -144,3 +156,12 @@ def _wrapped(cell, *, cl, tag: str, link: bool, empty, css: str) -> Cell:
         return f'<{tag}{classes}><a href="{escape(url)}">{value}</a></{tag}>'
 
     return linked
+
+
+def _escaped(value) -> str:
+    """``conditional_escape`` without the lazy-argument check of ``escape``: the same characters."""
+    if isinstance(value, Promise):
+        value = str(value)
+    if hasattr(value, "__html__"):
+        return value.__html__()
+    return html.escape(str(value))
