@@ -88,7 +88,6 @@ def calendar_date_hierarchy_tag(parser, token):
     )
 
 
-
 def queue_result_list(cl):
     """Django's ``result_list`` (headers, hidden fields, rows), the rows from ``reviews.queue_rows``."""
     headers = list(admin_list.result_headers(cl))
