@@ -23,7 +23,7 @@ from django.db.models import F
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from notifications import prepared
+from portal import prepared
 from notifications.gateways.base import GatewayError, Lookup
 from notifications.gateways.config import sms_gateway
 from notifications.limits import (
@@ -208,7 +208,7 @@ _CLAIM_TYPES = {
 
 @functools.cache
 def _claim_statements() -> tuple[prepared.Prepared, prepared.Prepared]:
-    """The claim's two statements, prepared once per connection (``notifications.prepared``)."""
+    """The claim's two statements, prepared once per connection (``portal.prepared``)."""
     lock, claim = _claim_sql().split("; ", 1)
     return (prepared.Prepared("notification_claim_lock", lock, _CLAIM_TYPES),
             prepared.Prepared("notification_claim", claim, _CLAIM_TYPES))

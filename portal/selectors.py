@@ -36,6 +36,11 @@ def person_ids_for_account(*, user) -> list[int]:
     that take a list (``patient_id__in=``) instead of nesting the rule's query in theirs."""
     if not user.is_authenticated:
         return []
+    from applications import citizen_sql
+
+    if citizen_sql.prepared_reads_available():
+        # The same UNION as a prepared statement: building the queryset cost four times its query.
+        return citizen_sql.person_ids(user_id=user.pk)
     return list(_person_ids(user=user))
 
 

@@ -339,19 +339,29 @@ def test_list_query_count_does_not_grow(client, citizen, django_assert_num_queri
     assert response.content.decode().count('class="badge') == 20
 
 
-def test_the_list_reads_neither_diagnosis_nor_id_number(client, citizen):
+@pytest.mark.parametrize("prepared", [True, False], ids=["statements", "orm"])
+def test_the_list_reads_neither_diagnosis_nor_id_number(client, citizen, monkeypatch, prepared):
     """Both are encrypted at rest and the list shows neither: loading them was two decryptions
-    per case on every page."""
+    per case on every page. Both forms of the list: its prepared statements (PostgreSQL) and the
+    ORM's queryset (elsewhere)."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
+    from applications import citizen_sql
+
+    monkeypatch.setattr(citizen_sql, "prepared_reads_available", lambda: prepared)
     user, me = citizen
     ApplicationFactory(applicant=user, patient=me, submitted=True)
     with CaptureQueriesContext(connection) as queries:
         assert client.get(reverse("applications:list")).content.decode().count('class="badge') == 1
-    (listing,) = [q["sql"] for q in queries.captured_queries if q["sql"].startswith('SELECT "applications_application"."id"')]
-    assert '"applications_application"."diagnosis"' not in listing
-    assert '"applications_person"."id_number"' not in listing and '"applications_person"."full_name"' in listing
+    if prepared:
+        (listing,) = [q["sql"] for q in queries.captured_queries if 'FROM "applications_application" a JOIN' in q["sql"]]
+        application, person = "a.", "p."
+    else:
+        (listing,) = [q["sql"] for q in queries.captured_queries if q["sql"].startswith('SELECT "applications_application"."id"')]
+        application, person = '"applications_application".', '"applications_person".'
+    assert f'{application}"diagnosis"' not in listing and f'{application}"status"' in listing
+    assert f'{person}"id_number"' not in listing and f'{person}"full_name"' in listing
 
 
 def test_list_is_paginated(client, citizen):

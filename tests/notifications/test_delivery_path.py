@@ -36,7 +36,7 @@ def _statements(queries) -> list[str]:
 @pytest.mark.django_db(transaction=True)
 def test_one_delivery_is_one_claim_round_trip_the_gateway_write_and_one_unflushed_update():
     # The connection's first delivery prepares the claim and the success statements
-    # (notifications.prepared); every later one runs them by name.
+    # (portal.prepared); every later one runs them by name.
     assert sending.notification_deliver(notification_id=_sms(key="application:50:submitted").pk) == "sent"
     sms = _sms()
     with CaptureQueriesContext(connection) as captured:
@@ -195,7 +195,7 @@ def test_prepared_statements_off_runs_the_same_statements_as_text(settings):
 def test_a_connection_that_cannot_keep_prepared_statements_runs_them_as_text(monkeypatch, caplog):
     """A transaction-pooling PgBouncer gives each statement another server: what one prepared,
     the next cannot execute. Played here by dropping the statements right after preparing them."""
-    from notifications import prepared
+    from portal import prepared
 
     original = prepared._prepare
 

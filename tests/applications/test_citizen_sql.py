@@ -1,0 +1,150 @@
+"""我的申请's prepared statements (``applications.citizen_sql``) against the ORM's rule they restate.
+
+The ORM's querysets (``application_list_for_citizen``, ``portal.selectors._person_ids``) are the
+rule; the statements must list the same cases in the same order, count them the same, load the
+same fields and leave the same ones unread, for every kind of case the access tests know.
+"""
+import datetime as dt
+import re
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from applications import citizen_sql, selectors
+from applications.citizen_sql import CitizenApplicationList
+from applications.models import Application, Person
+from portal import selectors as portal_selectors
+from portal.models import HouseholdMember, Identity
+from tests.applications.factories import ApplicationFactory
+from tests.certifications.factories import citizen
+from tests.factories import PersonFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def _world():
+    parent_user, parent = citizen()
+    child_user, child = citizen()
+    HouseholdMember.objects.create(account=child_user, person=parent, relationship="parent", proof_kind="hukou")
+    unverified_user = UserFactory()
+    claimed = PersonFactory()
+    # Typed someone's name and number but never passed the check: must not open their cases.
+    Identity.objects.create(user=unverified_user, person=claimed, verified_at=None, provider="test")
+    stranger = PersonFactory()
+    cases = [
+        ApplicationFactory(applicant=child_user, patient=parent, submitted=True),
+        ApplicationFactory(applicant=child_user, patient=parent),  # the child's draft for the parent
+        ApplicationFactory(applicant=parent_user, patient=parent, submitted=True),
+        ApplicationFactory(applicant=parent_user, patient=parent),  # the parent's own draft
+        ApplicationFactory(applicant=UserFactory(), patient=parent, submitted=True),  # a third account's
+        ApplicationFactory(applicant=UserFactory(), patient=parent),  # … and its draft
+        ApplicationFactory(applicant=UserFactory(), patient=stranger, submitted=True),
+        ApplicationFactory(applicant=child_user, patient=stranger, submitted=True),
+        ApplicationFactory(applicant=UserFactory(), patient=claimed, submitted=True),
+        ApplicationFactory(applicant=child_user, patient=None, region=parent.region, scheme=parent.scheme),
+    ]
+    # Equal creation times: the key must break the tie the same way in both forms.
+    Application.objects.filter(pk__in=[cases[0].pk, cases[2].pk, cases[4].pk]).update(
+        created_at=timezone.now() - dt.timedelta(days=3)
+    )
+    return [parent_user, child_user, unverified_user, UserFactory()], cases
+
+
+def _orm(user):
+    return selectors.application_list_for_citizen(user=user).defer(*selectors.CITIZEN_LIST_DEFERRED)
+
+
+def _loaded(instance, model) -> dict:
+    deferred = instance.get_deferred_fields()
+    return {f.attname: getattr(instance, f.attname) for f in model._meta.concrete_fields if f.attname not in deferred}
+
+
+def test_the_statements_list_count_and_load_what_the_orm_does_for_every_account():
+    users, cases = _world()
+    seen_any = False
+    for user in users:
+        expected = list(_orm(user))
+        listed = CitizenApplicationList(user_id=user.pk)
+        assert listed.count() == len(expected) == len(listed), user
+        assert [a.pk for a in listed[:50]] == [a.pk for a in expected], user
+        for start, stop in ((0, 2), (2, 4), (3, None), (1, 1)):
+            assert [a.pk for a in listed[start:stop]] == [a.pk for a in expected[start:stop]], (user, start, stop)
+        assert sorted(portal_selectors.person_ids_for_account(user=user)) == sorted(portal_selectors._person_ids(user=user))
+        for mine, theirs in zip(listed[:50], expected):
+            seen_any = True
+            assert mine.get_deferred_fields() == theirs.get_deferred_fields() == {"diagnosis"}
+            assert _loaded(mine, Application) == _loaded(theirs, Application)
+            with CaptureQueriesContext(connection) as queries:
+                patient = mine.patient
+            assert len(queries) == 0  # read with the case, as select_related does
+            if theirs.patient is None:
+                assert patient is None
+            else:
+                assert patient.get_deferred_fields() == theirs.patient.get_deferred_fields() == {"id_number"}
+                assert _loaded(patient, Person) == _loaded(theirs.patient, Person)
+    assert seen_any
+    # Spot check that the rule is the intended one, not only the ORM's twin.
+    child_user = users[1]
+    assert {a.pk for a in CitizenApplicationList(user_id=child_user.pk)[:50]} == {
+        cases[0].pk, cases[1].pk, cases[2].pk, cases[4].pk, cases[7].pk, cases[9].pk
+    }
+    assert CitizenApplicationList(user_id=users[2].pk).count() == 0  # the unverified claim opens nothing
+
+
+def test_only_slices_are_taken():
+    with pytest.raises(TypeError):
+        CitizenApplicationList(user_id=1)[0]
+
+
+def _without_tokens(html: str) -> str:
+    return re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "", html)
+
+
+def test_the_list_page_is_the_same_page_with_the_orms_querysets(client, monkeypatch):
+    users, _ = _world()
+    child_user = users[1]
+    for _ in range(21):  # two pages, so the count is taken too
+        ApplicationFactory(applicant=child_user, submitted=True)
+    client.force_login(child_user)
+    pages = {}
+    for prepared in (True, False):
+        monkeypatch.setattr(citizen_sql, "prepared_reads_available", lambda prepared=prepared: prepared)
+        pages[prepared] = [
+            _without_tokens(client.get(reverse("applications:list"), {"page": n}).content.decode()) for n in (1, 2)
+        ]
+    assert pages[True] == pages[False]
+    assert "第 1 / 2 页" in pages[True][0]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_outside_a_transaction_the_list_runs_prepared_statements(client, monkeypatch):
+    # As in production (compose: DB_CONN_MAX_AGE=60); a connection closed after every request
+    # would prepare on every visit, so the statements then go as text.
+    monkeypatch.setitem(connection.settings_dict, "CONN_MAX_AGE", 60)
+    user, me = citizen()
+    ApplicationFactory(applicant=user, patient=me, submitted=True)
+    client.force_login(user)
+    client.get(reverse("applications:list"))  # the connection's first visit prepares them
+    with CaptureQueriesContext(connection) as queries:
+        page = client.get(reverse("applications:list")).content.decode()
+    assert page.count('class="badge') == 1
+    citizen_reads = [q["sql"] for q in queries.captured_queries if "citizen_" in q["sql"]]
+    assert citizen_reads == [f"EXECUTE citizen_case_page({user.pk}, 21, 0)"], queries.captured_queries
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT name FROM pg_prepared_statements WHERE name LIKE 'citizen_%%'")
+        assert {name for (name,) in cursor.fetchall()} == {"citizen_case_page"}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_with_connections_closed_after_each_request_the_statements_go_as_text(client, monkeypatch):
+    monkeypatch.setitem(connection.settings_dict, "CONN_MAX_AGE", 0)
+    user, me = citizen()
+    ApplicationFactory(applicant=user, patient=me, submitted=True)
+    client.force_login(user)
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(reverse("applications:list")).content.decode().count('class="badge') == 1
+    assert not [q for q in queries.captured_queries if "PREPARE" in q["sql"] or "EXECUTE" in q["sql"]]
+    assert [q for q in queries.captured_queries if 'FROM "applications_application" a JOIN' in q["sql"]]
