@@ -141,10 +141,16 @@ def test_the_container_health_checks_work_against_the_running_processes(stack):
         capture_output=True, text=True, timeout=30,
     )
     assert down.returncode == 1 and "unhealthy" in down.stderr
-    worker = subprocess.run(
-        [PYTHON, "-m", "celery", "-A", "portal", "inspect", "ping", "--destination", f"stack-worker@{socket.gethostname()}", "--timeout", "10"],
-        cwd=ROOT, env=stack["env"], capture_output=True, text=True, timeout=60,
-    )
+    # The stack waits for the web's /healthz only, so the worker may still be starting: a ping
+    # broadcast before it listens is lost. Docker retries a health check; so does this.
+    for _ in range(3):
+        worker = subprocess.run(
+            [PYTHON, "-m", "celery", "-A", "portal", "inspect", "ping", "--destination", f"stack-worker@{socket.gethostname()}",
+             "--timeout", "10"],
+            cwd=ROOT, env=stack["env"], capture_output=True, text=True, timeout=60,
+        )
+        if worker.returncode == 0:
+            break
     assert worker.returncode == 0 and "pong" in worker.stdout, worker.stdout + worker.stderr
 
 
