@@ -1,12 +1,15 @@
-"""我的申请 and the citizen's people read by prepared statements (``portal.prepared``) on PostgreSQL.
+"""The reads of 我的申请 and of a case's page, as prepared statements (``portal.prepared``) on PostgreSQL.
 
 The rule stays where it is written, in the ORM: ``applications.selectors.application_list_for_citizen``
-and ``portal.selectors.person_list_for_account``. This module states the same rule once more in SQL,
-because on the bench's one-case dashboard building those querysets cost 2 ms of Python and a
+and ``portal.selectors.person_list_for_account``. This module states the list's rule once more in
+SQL, because on the bench's one-case dashboard building those querysets cost 2 ms of Python and a
 quarter of a millisecond of planning per visit, against 0.05 ms for PostgreSQL to run them. The
-statements are built from the models' metadata, prepared once per connection, and run by name;
-``tests/applications/test_citizen_sql`` holds them to the ORM's answer (cases, order, counts,
-loaded and deferred fields) on every kind of case the access tests know.
+case page's reads (the case with its patient, its events, its files, the account's own person)
+are plain lookups by key; the access check on the case read stays in Python
+(``selectors._citizen_may_see``). The statements are built from the models' metadata, prepared
+once per connection, and run by name; ``tests/applications/test_citizen_sql`` holds each to the
+ORM's answer (rows, order, counts, loaded and deferred fields) on every kind of case the access
+tests know.
 
 Elsewhere (SQLite, the embedded default) the ORM's querysets are used as they are.
 """
@@ -16,7 +19,7 @@ import functools
 
 from django.db import connection
 
-from applications.models import Application, ApplicationStatus, Person
+from applications.models import Application, ApplicationEvent, ApplicationStatus, Person, UploadedMaterial
 from portal import prepared
 from portal.models import HouseholdMember, Identity
 
@@ -24,7 +27,7 @@ from portal.models import HouseholdMember, Identity
 # them would cost a decryption per row.
 _APPLICATION_DEFERRED = frozenset({"diagnosis"})
 _PATIENT_DEFERRED = frozenset({"id_number"})
-_TYPES = {"user": "bigint", "limit": "bigint", "offset": "bigint"}
+_TYPES = {"user": "bigint", "limit": "bigint", "offset": "bigint", "pk": "bigint", "application": "bigint"}
 
 
 def prepared_reads_available() -> bool:
@@ -67,11 +70,14 @@ def _loaded_fields(model, deferred: frozenset[str]) -> list:
     return [f for f in model._meta.concrete_fields if f.name not in deferred]
 
 
+def _columns(model, alias: str, deferred: frozenset[str] = frozenset()) -> list[str]:
+    return [f"{alias}.{_quote(f.column)}" for f in _loaded_fields(model, deferred)]
+
+
 @functools.cache
 def _statements() -> dict[str, prepared.Prepared]:
     table, person = _quote(Application._meta.db_table), _quote(Person._meta.db_table)
-    columns = [f"a.{_quote(f.column)}" for f in _loaded_fields(Application, _APPLICATION_DEFERRED)]
-    columns += [f"p.{_quote(f.column)}" for f in _loaded_fields(Person, _PATIENT_DEFERRED)]
+    columns = _columns(Application, "a", _APPLICATION_DEFERRED) + _columns(Person, "p", _PATIENT_DEFERRED)
     page = (
         f"SELECT {', '.join(columns)} FROM {table} a"
         f" JOIN ({_case_ids_sql()}) ids ON ids.{_column(Application, 'id')} = a.{_column(Application, 'id')}"
@@ -80,10 +86,37 @@ def _statements() -> dict[str, prepared.Prepared]:
         f" ORDER BY a.{_column(Application, 'created_at')} DESC, a.{_column(Application, 'id')} DESC"
         " LIMIT %(limit)s OFFSET %(offset)s"
     )
+    one = (
+        f"SELECT {', '.join(_columns(Application, 'a') + _columns(Person, 'p'))} FROM {table} a"
+        f" LEFT JOIN {person} p ON p.{_column(Person, 'id')} = a.{_column(Application, 'patient')}"
+        f" WHERE a.{_column(Application, 'id')} = %(pk)s"
+    )
+    events = (
+        f"SELECT {', '.join(_columns(ApplicationEvent, 'e'))} FROM {_quote(ApplicationEvent._meta.db_table)} e"
+        f" WHERE e.{_column(ApplicationEvent, 'application')} = %(application)s AND e.{_column(ApplicationEvent, 'visible_to_citizen')}"
+        f" ORDER BY e.{_column(ApplicationEvent, 'created_at')}, e.{_column(ApplicationEvent, 'id')}"
+    )
+    materials = (
+        f"SELECT {', '.join(_columns(UploadedMaterial, 'm'))} FROM {_quote(UploadedMaterial._meta.db_table)} m"
+        f" WHERE m.{_column(UploadedMaterial, 'application')} = %(application)s{{current}}"
+        f" ORDER BY m.{_column(UploadedMaterial, 'slot')}, m.{_column(UploadedMaterial, 'created_at')}, m.{_column(UploadedMaterial, 'id')}"
+    )
+    own_person = (
+        f"SELECT {_column(Identity, 'person')} FROM {_quote(Identity._meta.db_table)} WHERE {_column(Identity, 'user')} = %(user)s"
+    )
     return {
         "person_ids": prepared.Prepared("citizen_person_ids", _person_ids_sql(), _TYPES),
         "count": prepared.Prepared("citizen_case_count", f"SELECT count(*) FROM ({_case_ids_sql()}) ids", _TYPES),
         "page": prepared.Prepared("citizen_case_page", page, _TYPES),
+        "application": prepared.Prepared("citizen_application", one, _TYPES),
+        "events": prepared.Prepared("citizen_events", events, _TYPES),
+        "materials": prepared.Prepared("citizen_materials", materials.format(current=""), _TYPES),
+        "materials_current": prepared.Prepared(
+            "citizen_materials_current",
+            materials.format(current=f" AND m.{_column(UploadedMaterial, 'superseded_at')} IS NULL"),
+            _TYPES,
+        ),
+        "own_person": prepared.Prepared("citizen_own_person", own_person, _TYPES),
     }
 
 
@@ -103,6 +136,39 @@ def _run(name: str, params: dict) -> list[tuple]:
 
 def person_ids(*, user_id: int) -> list[int]:
     return [person_id for (person_id,) in _run("person_ids", {"user": user_id})]
+
+
+def own_person_id(*, user_id: int) -> int | None:
+    rows = _run("own_person", {"user": user_id})
+    return rows[0][0] if rows else None
+
+
+def application_with_patient(*, pk: int) -> Application:
+    """``Application.objects.select_related("patient").get(pk=pk)``: every field of both."""
+    rows = _run("application", {"pk": pk})
+    if not rows:
+        raise Application.DoesNotExist
+    return _with_patient(rows[0], frozenset(), frozenset())
+
+
+def event_list(*, application_id: int) -> list[ApplicationEvent]:
+    """``selectors.application_event_list_for_citizen``'s events."""
+    return [_instance(ApplicationEvent, frozenset(), row) for row in _run("events", {"application": application_id})]
+
+
+def material_list(*, application_id: int, include_superseded: bool) -> list[UploadedMaterial]:
+    """``selectors.material_list``'s files."""
+    rows = _run("materials" if include_superseded else "materials_current", {"application": application_id})
+    return [_instance(UploadedMaterial, frozenset(), row) for row in rows]
+
+
+def _with_patient(row, application_deferred: frozenset[str], patient_deferred: frozenset[str]) -> Application:
+    split = len(_converters(Application, application_deferred))
+    application = _instance(Application, application_deferred, row[:split])
+    patient = None if row[split] is None else _instance(Person, patient_deferred, row[split:])
+    # What select_related("patient") leaves: the patient read with the case.
+    Application.patient.field.set_cached_value(application, patient)
+    return application
 
 
 @functools.cache
@@ -148,12 +214,4 @@ class CitizenApplicationList:
             return []
         limit = None if index.stop is None else index.stop - start
         rows = _run("page", {"user": self.user_id, "limit": limit, "offset": start})
-        split = len(_converters(Application, _APPLICATION_DEFERRED))
-        applications = []
-        for row in rows:
-            application = _instance(Application, _APPLICATION_DEFERRED, row[:split])
-            patient = None if row[split] is None else _instance(Person, _PATIENT_DEFERRED, row[split:])
-            # What select_related("patient") leaves: the patient read with the case.
-            Application.patient.field.set_cached_value(application, patient)
-            applications.append(application)
-        return applications
+        return [_with_patient(row, _APPLICATION_DEFERRED, _PATIENT_DEFERRED) for row in rows]

@@ -51,6 +51,17 @@ def account_person(*, user) -> Person | None:
     return identity.person if identity else None
 
 
+def account_person_id(*, user) -> int | None:
+    """``account_person``'s key only, for pages that only compare it (no join, no decryption)."""
+    from portal.models import Identity
+
+    if not getattr(user, "is_authenticated", False):
+        return None
+    if citizen_sql.prepared_reads_available():
+        return citizen_sql.own_person_id(user_id=user.pk)
+    return Identity.objects.filter(user=user).values_list("person_id", flat=True).first()
+
+
 def account_is_verified(*, user) -> bool:
     """Submitting needs a verified real-name identity. Uses the accounts app's selector when it
     exists (it owns the rule); reading ``Identity.verified_at`` is the same rule meanwhile."""
@@ -157,7 +168,10 @@ def application_get_for_citizen(*, user, pk: int) -> Application:
     holds this form and the list's to the same answer on every kind of case."""
     if not getattr(user, "is_authenticated", False):
         raise Application.DoesNotExist
-    application = Application.objects.select_related(*CITIZEN_LIST_RELATED).get(pk=pk)
+    if citizen_sql.prepared_reads_available():
+        application = citizen_sql.application_with_patient(pk=pk)
+    else:
+        application = Application.objects.select_related(*CITIZEN_LIST_RELATED).get(pk=pk)
     if not _citizen_may_see(user=user, application=application):
         raise Application.DoesNotExist
     return application_rows(applications=[application])[0]
@@ -188,8 +202,11 @@ def material_get_for_citizen(*, user, application_pk: int, pk: int) -> UploadedM
 
 # --- what a page shows ------------------------------------------------------------------------
 
-def application_event_list_for_citizen(*, application: Application) -> QuerySet[ApplicationEvent]:
-    return application.events.filter(visible_to_citizen=True).order_by("created_at", "pk")
+def application_event_list_for_citizen(*, application: Application) -> list[ApplicationEvent]:
+    """The timeline a citizen sees, read now (a prepared statement on PostgreSQL)."""
+    if citizen_sql.prepared_reads_available():
+        return citizen_sql.event_list(application_id=application.pk)
+    return list(application.events.filter(visible_to_citizen=True).order_by("created_at", "pk"))
 
 
 def material_list(*, application: Application, include_superseded: bool = False) -> QuerySet[UploadedMaterial]:
@@ -197,6 +214,13 @@ def material_list(*, application: Application, include_superseded: bool = False)
     if not include_superseded:
         materials = materials.filter(superseded_at__isnull=True)
     return materials.order_by("slot", "created_at", "pk")
+
+
+def material_rows(*, application: Application, include_superseded: bool = False) -> list[UploadedMaterial]:
+    """``material_list`` read now, for a page (a prepared statement on PostgreSQL)."""
+    if citizen_sql.prepared_reads_available():
+        return citizen_sql.material_list(application_id=application.pk, include_superseded=include_superseded)
+    return list(material_list(application=application, include_superseded=include_superseded))
 
 
 def region_list_for_wizard() -> QuerySet[Region]:
@@ -216,12 +240,12 @@ def institution_list_for_application(*, region: Region, designated_only: bool = 
     return institution_list(region=region, designated=True if designated_only else None)
 
 
-def is_proxy_application(*, application: Application, own_person: Person | None) -> bool:
+def is_proxy_application(*, application: Application, own_person_id: int | None) -> bool:
     """Applying for someone else (代办) needs the agent's ID and a relationship proof."""
-    return application.patient_id is not None and (own_person is None or application.patient_id != own_person.pk)
+    return application.patient_id is not None and application.patient_id != own_person_id
 
 
-def material_slots(*, application: Application, own_person: Person | None) -> list[dict]:
+def material_slots(*, application: Application, own_person_id: int | None) -> list[dict]:
     """The upload slots of an application: one per required material of the disease, plus the
     proxy documents when the patient is not the account holder. Each slot is a dict with
     ``code``, ``name``, ``description`` and ``required``."""
@@ -233,7 +257,7 @@ def material_slots(*, application: Application, own_person: Person | None) -> li
             slots.append(
                 {"code": material.code, "name": material.name, "description": material.description, "required": material.required}
             )
-    if is_proxy_application(application=application, own_person=own_person):
+    if is_proxy_application(application=application, own_person_id=own_person_id):
         from django.utils.translation import gettext as _
 
         slots.append(
@@ -306,7 +330,7 @@ def application_missing_items(*, application: Application, user, consent_given: 
     if application.diagnosis_date is None:
         missing.append(_("未填写诊断日期"))
     present = set(material_list(application=application).values_list("slot", flat=True))
-    for slot in material_slots(application=application, own_person=account_person(user=user)):
+    for slot in material_slots(application=application, own_person_id=account_person_id(user=user)):
         if slot["required"] and slot["code"] not in present:
             missing.append(_("缺少材料：%(name)s") % {"name": slot["name"]})
     if not consent_given:

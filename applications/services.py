@@ -162,8 +162,8 @@ def application_set_disease_info(
 
 def _allowed_slots(*, application: Application, user) -> set[str]:
     if application.status == ApplicationStatus.DRAFT:
-        own = selectors.account_person(user=user)
-        return {slot["code"] for slot in selectors.material_slots(application=application, own_person=own)}
+        own = selectors.account_person_id(user=user)
+        return {slot["code"] for slot in selectors.material_slots(application=application, own_person_id=own)}
     if application.status == ApplicationStatus.SUPPLEMENT_REQUESTED:
         return selectors.supplement_slots(application=application)
     return set()
@@ -541,5 +541,5 @@ def application_resubmit(*, application: Application, user) -> Application:
 
 
 def _slot_names(application: Application, user) -> dict[str, str]:
-    own = selectors.account_person(user=user)
-    return selectors.material_slot_names(slots=selectors.material_slots(application=application, own_person=own))
+    own = selectors.account_person_id(user=user)
+    return selectors.material_slot_names(slots=selectors.material_slots(application=application, own_person_id=own))

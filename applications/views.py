@@ -228,9 +228,9 @@ def _slot_rows(application, slots, materials):
 
 
 def _step_materials(request, application):
-    own = selectors.account_person(user=request.user)
-    slots = selectors.material_slots(application=application, own_person=own)
-    materials = list(selectors.material_list(application=application))
+    own = selectors.account_person_id(user=request.user)
+    slots = selectors.material_slots(application=application, own_person_id=own)
+    materials = selectors.material_rows(application=application)
     return _wizard(
         request, application, 4, "applications/step_materials.html",
         {
@@ -243,9 +243,9 @@ def _step_materials(request, application):
 
 
 def _step_review(request, application):
-    own = selectors.account_person(user=request.user)
-    slots = selectors.material_slots(application=application, own_person=own)
-    materials = list(selectors.material_list(application=application))
+    own = selectors.account_person_id(user=request.user)
+    slots = selectors.material_slots(application=application, own_person_id=own)
+    materials = selectors.material_rows(application=application)
     missing = selectors.application_missing_items(application=application, user=request.user)
     level_warning = None
     if application.diagnosing_institution_id and application.disease_id:
@@ -394,10 +394,10 @@ def application_detail(request: HttpRequest, pk: int) -> HttpResponse:
     application = _get_visible(request, pk)
     if application.status == ApplicationStatus.DRAFT:
         return redirect("applications:step", pk=pk, step=application.wizard_step or 1)
-    own = selectors.account_person(user=request.user)
-    slots = selectors.material_slots(application=application, own_person=own)
+    own = selectors.account_person_id(user=request.user)
+    slots = selectors.material_slots(application=application, own_person_id=own)
     known = {s["code"] for s in slots}
-    materials = list(selectors.material_list(application=application, include_superseded=True))
+    materials = selectors.material_rows(application=application, include_superseded=True)
     extra = sorted({m.slot for m in materials if m.slot not in known})
     names = selectors.material_slot_names(slots=slots)
     for code in extra:
@@ -460,9 +460,9 @@ def application_resubmit(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _receipt_context(request, application):
-    own = selectors.account_person(user=request.user)
-    names = selectors.material_slot_names(slots=selectors.material_slots(application=application, own_person=own))
-    materials = [(names.get(m.slot, m.slot), m.original_name) for m in selectors.material_list(application=application)]
+    own = selectors.account_person_id(user=request.user)
+    names = selectors.material_slot_names(slots=selectors.material_slots(application=application, own_person_id=own))
+    materials = [(names.get(m.slot, m.slot), m.original_name) for m in selectors.material_rows(application=application)]
     status_url = request.build_absolute_uri(reverse("track") + f"?number={application.acceptance_number}")
     return materials, status_url
 

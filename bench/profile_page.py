@@ -39,7 +39,9 @@ def main(argv: list[str] | None = None) -> None:
     target = probe["targets"][args.target]
     client = Client()
     if target.get("who"):
-        client.cookies[probe["session_cookie"]] = probe["sessions"][target["who"]][0]
+        # The session of the account the first path belongs to (the detail pages are several accounts').
+        index = target["session_index"][0] if target.get("session_index") else 0
+        client.cookies[probe["session_cookie"]] = probe["sessions"][target["who"]][index]
     path = target["paths"][0]
     if target.get("method") == "UPLOAD":
         from django.core.files.uploadedfile import SimpleUploadedFile

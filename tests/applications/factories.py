@@ -125,8 +125,8 @@ def complete_materials(application):
     """One file in every required slot of the application's disease (and the proxy slots)."""
     from applications import selectors
 
-    own = selectors.account_person(user=application.applicant)
-    for slot in selectors.material_slots(application=application, own_person=own):
+    own = selectors.account_person_id(user=application.applicant)
+    for slot in selectors.material_slots(application=application, own_person_id=own):
         UploadedMaterialFactory(application=application, slot=slot["code"])
 
 

@@ -148,3 +148,72 @@ def test_with_connections_closed_after_each_request_the_statements_go_as_text(cl
         assert client.get(reverse("applications:list")).content.decode().count('class="badge') == 1
     assert not [q for q in queries.captured_queries if "PREPARE" in q["sql"] or "EXECUTE" in q["sql"]]
     assert [q for q in queries.captured_queries if 'FROM "applications_application" a JOIN' in q["sql"]]
+
+
+# --- the case page's reads ------------------------------------------------------------------------
+
+def _case_page_world():
+    from applications.models import ApplicationEvent, UploadedMaterial
+    from tests.applications.factories import UploadedMaterialFactory
+
+    users, cases = _world()
+    case = cases[0]
+    same_time = timezone.now() - dt.timedelta(hours=2)
+    for kind, visible in (("submitted", True), ("note", False), ("supplement_requested", True), ("resubmitted", True)):
+        ApplicationEvent.objects.create(application=case, kind=kind, visible_to_citizen=visible,
+                                        data={"items": [{"text": "病历"}], "reason": "x"})
+    ApplicationEvent.objects.filter(application=case).update(created_at=same_time)  # the key breaks ties
+    old = UploadedMaterialFactory(application=case, slot="diagnosis")
+    UploadedMaterialFactory(application=case, slot="diagnosis", flagged=True)
+    UploadedMaterialFactory(application=case, slot="a_first_slot", processed=False, sharpness=12.5)
+    UploadedMaterialFactory(application=case, slot="diagnosis")
+    UploadedMaterial.objects.filter(pk=old.pk).update(superseded_at=timezone.now())
+    return users, cases
+
+
+def test_the_case_pages_statements_read_what_the_orm_does():
+    from applications.models import ApplicationEvent, UploadedMaterial
+
+    users, cases = _case_page_world()
+    for case in cases:
+        mine = citizen_sql.application_with_patient(pk=case.pk)
+        theirs = Application.objects.select_related("patient").get(pk=case.pk)
+        assert mine.get_deferred_fields() == set() and _loaded(mine, Application) == _loaded(theirs, Application)
+        assert mine.diagnosis == theirs.diagnosis  # decrypted as the ORM does
+        with CaptureQueriesContext(connection) as queries:
+            patient = mine.patient
+        assert len(queries) == 0
+        if theirs.patient is None:
+            assert patient is None
+        else:
+            assert _loaded(patient, Person) == _loaded(theirs.patient, Person) and patient.id_number == theirs.patient.id_number
+        events = citizen_sql.event_list(application_id=case.pk)
+        expected = list(case.events.filter(visible_to_citizen=True).order_by("created_at", "pk"))
+        assert [_loaded(e, ApplicationEvent) for e in events] == [_loaded(e, ApplicationEvent) for e in expected]
+        for include_superseded in (True, False):
+            files = citizen_sql.material_list(application_id=case.pk, include_superseded=include_superseded)
+            expected = list(selectors.material_list(application=case, include_superseded=include_superseded))
+            assert [_loaded(m, UploadedMaterial) for m in files] == [_loaded(m, UploadedMaterial) for m in expected]
+    assert len(citizen_sql.event_list(application_id=cases[0].pk)) == 3  # the hidden note left out
+    assert len(citizen_sql.material_list(application_id=cases[0].pk, include_superseded=True)) == 4
+    assert len(citizen_sql.material_list(application_id=cases[0].pk, include_superseded=False)) == 3
+    with pytest.raises(Application.DoesNotExist):
+        citizen_sql.application_with_patient(pk=max(c.pk for c in cases) + 1000)
+    for user in users + [UserFactory()]:
+        expected = selectors.account_person(user=user)
+        assert selectors.account_person_id(user=user) == (expected.pk if expected else None)
+
+
+def test_the_case_page_is_the_same_page_with_the_orms_querysets(client, monkeypatch):
+    users, cases = _case_page_world()
+    client.force_login(users[1])  # the child: its own filing for the parent, a 代办 case
+    pages = {}
+    for prepared in (True, False):
+        monkeypatch.setattr(citizen_sql, "prepared_reads_available", lambda prepared=prepared: prepared)
+        pages[prepared] = [
+            _without_tokens(client.get(reverse("applications:detail", args=[case.pk])).content.decode())
+            for case in (cases[0], cases[2], cases[7])
+        ]
+        assert client.get(reverse("applications:detail", args=[cases[6].pk])).status_code == 404  # a stranger's
+    assert pages[True] == pages[False]
+    assert "代办人身份证" in pages[True][0] and "需补正" in pages[True][0] and "已替换" in pages[True][0]
