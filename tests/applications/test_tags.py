@@ -1,4 +1,4 @@
-"""The status badge tag of the citizen pages."""
+"""The tags of the citizen pages: the status badge, and 我的申请's rows against the loop they replaced."""
 from django.template import Context, Template
 from django.utils import translation
 
