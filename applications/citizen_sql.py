@@ -123,7 +123,7 @@ def _statements() -> dict[str, prepared.Prepared]:
 def _run(name: str, params: dict) -> list[tuple]:
     statement = _statements()[name]
     with connection.cursor() as cursor:
-        if connection.in_atomic_block or not connection.settings_dict.get("CONN_MAX_AGE"):
+        if connection.in_atomic_block or connection.settings_dict.get("CONN_MAX_AGE") == 0:  # None: kept for ever
             # Inside a transaction a statement a pooler dropped would fail the caller's whole
             # transaction, which the retry in ``prepared.execute`` cannot undo; and a connection
             # closed after each request would prepare on every visit. The SQL then goes as text

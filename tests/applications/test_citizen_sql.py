@@ -120,10 +120,11 @@ def test_the_list_page_is_the_same_page_with_the_orms_querysets(client, monkeypa
 
 
 @pytest.mark.django_db(transaction=True)
-def test_outside_a_transaction_the_list_runs_prepared_statements(client, monkeypatch):
-    # As in production (compose: DB_CONN_MAX_AGE=60); a connection closed after every request
-    # would prepare on every visit, so the statements then go as text.
-    monkeypatch.setitem(connection.settings_dict, "CONN_MAX_AGE", 60)
+@pytest.mark.parametrize("conn_max_age, prepares", [(60, True), (None, True), (0, False)], ids=["60s", "for-ever", "closed"])
+def test_outside_a_transaction_the_list_runs_prepared_statements(client, monkeypatch, conn_max_age, prepares):
+    # As in production (compose: DB_CONN_MAX_AGE=60), or connections kept for ever (None). A
+    # connection closed after every request (0) would prepare on every visit: then they go as text.
+    monkeypatch.setitem(connection.settings_dict, "CONN_MAX_AGE", conn_max_age)
     user, me = citizen()
     ApplicationFactory(applicant=user, patient=me, submitted=True)
     client.force_login(user)
@@ -131,23 +132,16 @@ def test_outside_a_transaction_the_list_runs_prepared_statements(client, monkeyp
     with CaptureQueriesContext(connection) as queries:
         page = client.get(reverse("applications:list")).content.decode()
     assert page.count('class="badge') == 1
-    citizen_reads = [q["sql"] for q in queries.captured_queries if "citizen_" in q["sql"]]
-    assert citizen_reads == [f"EXECUTE citizen_case_page({user.pk}, 21, 0)"], queries.captured_queries
+    statements = [q["sql"] for q in queries.captured_queries]
     with connection.cursor() as cursor:
         cursor.execute("SELECT name FROM pg_prepared_statements WHERE name LIKE 'citizen_%%'")
-        assert {name for (name,) in cursor.fetchall()} == {"citizen_case_page"}
-
-
-@pytest.mark.django_db(transaction=True)
-def test_with_connections_closed_after_each_request_the_statements_go_as_text(client, monkeypatch):
-    monkeypatch.setitem(connection.settings_dict, "CONN_MAX_AGE", 0)
-    user, me = citizen()
-    ApplicationFactory(applicant=user, patient=me, submitted=True)
-    client.force_login(user)
-    with CaptureQueriesContext(connection) as queries:
-        assert client.get(reverse("applications:list")).content.decode().count('class="badge') == 1
-    assert not [q for q in queries.captured_queries if "PREPARE" in q["sql"] or "EXECUTE" in q["sql"]]
-    assert [q for q in queries.captured_queries if 'FROM "applications_application" a JOIN' in q["sql"]]
+        names = {name for (name,) in cursor.fetchall()}
+    if prepares:
+        assert [sql for sql in statements if "citizen_" in sql] == [f"EXECUTE citizen_case_page({user.pk}, 21, 0)"], statements
+        assert names == {"citizen_case_page"}
+    else:
+        assert not [sql for sql in statements if "PREPARE" in sql or "EXECUTE" in sql]
+        assert [sql for sql in statements if 'FROM "applications_application" a JOIN' in sql]
 
 
 # --- the case page's reads ------------------------------------------------------------------------
