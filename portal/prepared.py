@@ -1,7 +1,7 @@
 """Statements run on every SMS or every citizen page, prepared once per database connection.
 
-Used by the outbox (``notifications.sending``) and by the citizen reads that every signed-in page
-makes (``portal.selectors.person_ids_for_account``, the 我的申请 list in ``applications.citizen_sql``).
+Used by the outbox (``notifications.sending``) and by the citizen reads in
+``applications.citizen_sql`` (the people an account acts for, 我的申请, a case's page).
 
 PostgreSQL parses, analyses and plans a statement sent as text every time. For the claim (two
 statements with sub-selects, ``sending._claim_sql``) that was three quarters of its round trip:

@@ -116,7 +116,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # ago and has nothing waiting on its socket (portal/db/postgresql/base.py says why it may).
     DATABASES["default"]["ENGINE"] = "portal.db.postgresql"
 DB_HEALTH_CHECK_IDLE_SECONDS = float(env("DB_HEALTH_CHECK_IDLE_SECONDS", "1"))
-# The outbox's per-SMS statements and the citizen list's reads are prepared once per connection
+# The outbox's per-SMS statements and the citizen pages' reads are prepared once per connection
 # (portal/prepared.py); 0 behind a pooler that does not keep them between statements
 # (PgBouncer, transaction pooling).
 DB_PREPARED_STATEMENTS = env_bool("DB_PREPARED_STATEMENTS", default=True)
