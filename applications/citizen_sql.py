@@ -66,18 +66,10 @@ def _case_ids_sql() -> str:
     )
 
 
-def _loaded_fields(model, deferred: frozenset[str]) -> list:
-    return [f for f in model._meta.concrete_fields if f.name not in deferred]
-
-
-def _columns(model, alias: str, deferred: frozenset[str] = frozenset()) -> list[str]:
-    return [f"{alias}.{_quote(f.column)}" for f in _loaded_fields(model, deferred)]
-
-
 @functools.cache
 def _statements() -> dict[str, prepared.Prepared]:
     table, person = _quote(Application._meta.db_table), _quote(Person._meta.db_table)
-    columns = _columns(Application, "a", _APPLICATION_DEFERRED) + _columns(Person, "p", _PATIENT_DEFERRED)
+    columns = prepared.select_columns(Application, "a", _APPLICATION_DEFERRED) + prepared.select_columns(Person, "p", _PATIENT_DEFERRED)
     page = (
         f"SELECT {', '.join(columns)} FROM {table} a"
         f" JOIN ({_case_ids_sql()}) ids ON ids.{_column(Application, 'id')} = a.{_column(Application, 'id')}"
@@ -87,17 +79,17 @@ def _statements() -> dict[str, prepared.Prepared]:
         " LIMIT %(limit)s OFFSET %(offset)s"
     )
     one = (
-        f"SELECT {', '.join(_columns(Application, 'a') + _columns(Person, 'p'))} FROM {table} a"
+        f"SELECT {', '.join(prepared.select_columns(Application, 'a') + prepared.select_columns(Person, 'p'))} FROM {table} a"
         f" LEFT JOIN {person} p ON p.{_column(Person, 'id')} = a.{_column(Application, 'patient')}"
         f" WHERE a.{_column(Application, 'id')} = %(pk)s"
     )
     events = (
-        f"SELECT {', '.join(_columns(ApplicationEvent, 'e'))} FROM {_quote(ApplicationEvent._meta.db_table)} e"
+        f"SELECT {', '.join(prepared.select_columns(ApplicationEvent, 'e'))} FROM {_quote(ApplicationEvent._meta.db_table)} e"
         f" WHERE e.{_column(ApplicationEvent, 'application')} = %(application)s AND e.{_column(ApplicationEvent, 'visible_to_citizen')}"
         f" ORDER BY e.{_column(ApplicationEvent, 'created_at')}, e.{_column(ApplicationEvent, 'id')}"
     )
     materials = (
-        f"SELECT {', '.join(_columns(UploadedMaterial, 'm'))} FROM {_quote(UploadedMaterial._meta.db_table)} m"
+        f"SELECT {', '.join(prepared.select_columns(UploadedMaterial, 'm'))} FROM {_quote(UploadedMaterial._meta.db_table)} m"
         f" WHERE m.{_column(UploadedMaterial, 'application')} = %(application)s{{current}}"
         f" ORDER BY m.{_column(UploadedMaterial, 'slot')}, m.{_column(UploadedMaterial, 'created_at')}, m.{_column(UploadedMaterial, 'id')}"
     )
@@ -121,17 +113,7 @@ def _statements() -> dict[str, prepared.Prepared]:
 
 
 def _run(name: str, params: dict) -> list[tuple]:
-    statement = _statements()[name]
-    with connection.cursor() as cursor:
-        if connection.in_atomic_block or connection.settings_dict.get("CONN_MAX_AGE") == 0:  # None: kept for ever
-            # Inside a transaction a statement a pooler dropped would fail the caller's whole
-            # transaction, which the retry in ``prepared.execute`` cannot undo; and a connection
-            # closed after each request would prepare on every visit. The SQL then goes as text
-            # (still without the ORM's building; only PostgreSQL's planning is not saved).
-            cursor.execute(statement.sql, params)
-        else:
-            prepared.execute(cursor, (statement,), params)
-        return cursor.fetchall()
+    return prepared.fetch(_statements()[name], params)
 
 
 def person_ids(*, user_id: int) -> list[int]:
@@ -153,43 +135,22 @@ def application_with_patient(*, pk: int) -> Application:
 
 def event_list(*, application_id: int) -> list[ApplicationEvent]:
     """``selectors.application_event_list_for_citizen``'s events."""
-    return [_instance(ApplicationEvent, frozenset(), row) for row in _run("events", {"application": application_id})]
+    return [prepared.instance(ApplicationEvent, frozenset(), row) for row in _run("events", {"application": application_id})]
 
 
 def material_list(*, application_id: int, include_superseded: bool) -> list[UploadedMaterial]:
     """``selectors.material_list``'s files."""
     rows = _run("materials" if include_superseded else "materials_current", {"application": application_id})
-    return [_instance(UploadedMaterial, frozenset(), row) for row in rows]
+    return [prepared.instance(UploadedMaterial, frozenset(), row) for row in rows]
 
 
 def _with_patient(row, application_deferred: frozenset[str], patient_deferred: frozenset[str]) -> Application:
-    split = len(_converters(Application, application_deferred))
-    application = _instance(Application, application_deferred, row[:split])
-    patient = None if row[split] is None else _instance(Person, patient_deferred, row[split:])
+    split = len(prepared.loaded_fields(Application, application_deferred))
+    application = prepared.instance(Application, application_deferred, row[:split])
+    patient = None if row[split] is None else prepared.instance(Person, patient_deferred, row[split:])
     # What select_related("patient") leaves: the patient read with the case.
     Application.patient.field.set_cached_value(application, patient)
     return application
-
-
-@functools.cache
-def _converters(model, deferred: frozenset[str]) -> list[tuple]:
-    """Each loaded field's attname and its converters from the database value, as the ORM's
-    compiler applies them (JSON decoding, for one) before ``Model.from_db``."""
-    out = []
-    for field in _loaded_fields(model, deferred):
-        column = field.get_col(model._meta.db_table)
-        out.append((field.attname, column, connection.ops.get_db_converters(column) + field.get_db_converters(connection)))
-    return out
-
-
-def _instance(model, deferred: frozenset[str], values) -> object:
-    names, converted = [], []
-    for (attname, column, converters), value in zip(_converters(model, deferred), values):
-        for converter in converters:
-            value = converter(value, column, connection)
-        names.append(attname)
-        converted.append(value)
-    return model.from_db(connection.alias, names, converted)
 
 
 class CitizenApplicationList:

@@ -50,7 +50,9 @@ def session_for(user) -> str:
 
     store = import_module(settings.SESSION_ENGINE).SessionStore()
     store[SESSION_KEY] = str(user.pk)
-    store[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    # The backend a login would record: staff sign in at the admin (the first backend), citizens
+    # through allauth, whose adapter picks the first backend that is allauth's.
+    store[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0 if user.is_staff else -1]
     store[HASH_SESSION_KEY] = user.get_session_auth_hash()
     if user.is_staff:
         # What reviews.security records once the staff member has passed the second factor.

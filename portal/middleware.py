@@ -8,11 +8,16 @@ from __future__ import annotations
 import logging
 import re
 import uuid
+from functools import partial
 from time import monotonic
 
+from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.contrib.auth import BACKEND_SESSION_KEY
+from django.contrib.auth import middleware as auth_middleware
 from django.http import HttpRequest, HttpResponse
 from django.utils.cache import add_never_cache_headers
+from django.utils.functional import SimpleLazyObject
 
 from portal.log_format import request_id_var
 
@@ -103,3 +108,40 @@ class NoStoreForPersonalDataMiddleware:
         if (user is not None and user.is_authenticated) or request.path.startswith(self.prefixes):
             add_never_cache_headers(response)
         return response
+
+
+class AuthenticationMiddleware(auth_middleware.AuthenticationMiddleware):
+    """Django's, and a session signed in under a backend's old path is moved to its successor.
+
+    ``portal.auth_backends`` replaced Django's and allauth's backends (the same classes with a
+    cheaper user read). A session names the backend that signed it in, and Django signs out a
+    session whose backend is no longer in ``AUTHENTICATION_BACKENDS``; so the first request of
+    such a session rewrites the name (one session save), and nobody is signed out by the change.
+    Once no session older than the change can be alive (``SESSION_COOKIE_AGE`` after the deploy),
+    this class can go back to being Django's.
+    """
+
+    def process_request(self, request):
+        super().process_request(request)
+        request.user = SimpleLazyObject(lambda: _user(request))
+        request.auser = partial(_auser, request)
+
+
+def _move_to_successor_backend(session) -> None:
+    from portal.auth_backends import SUCCESSORS
+
+    successor = SUCCESSORS.get(session.get(BACKEND_SESSION_KEY))
+    if successor is not None and successor in settings.AUTHENTICATION_BACKENDS:
+        session[BACKEND_SESSION_KEY] = successor
+
+
+def _user(request):
+    if not hasattr(request, "_cached_user"):
+        _move_to_successor_backend(request.session)
+    return auth_middleware.get_user(request)
+
+
+async def _auser(request):
+    if not hasattr(request, "_acached_user"):
+        await sync_to_async(_move_to_successor_backend)(request.session)
+    return await auth_middleware.auser(request)

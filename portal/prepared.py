@@ -1,7 +1,8 @@
 """Statements run on every SMS or every citizen page, prepared once per database connection.
 
-Used by the outbox (``notifications.sending``) and by the citizen reads in
-``applications.citizen_sql`` (the people an account acts for, 我的申请, a case's page).
+Used by the outbox (``notifications.sending``), by the citizen reads in
+``applications.citizen_sql`` (the people an account acts for, 我的申请, a case's page) and by the
+user read of every signed-in request (``portal.auth_backends``).
 
 PostgreSQL parses, analyses and plans a statement sent as text every time. For the claim (two
 statements with sub-selects, ``sending._claim_sql``) that was three quarters of its round trip:
@@ -17,6 +18,7 @@ the statements as text from then on. ``DB_PREPARED_STATEMENTS=0`` says so from t
 """
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import weakref
@@ -103,3 +105,56 @@ def _prepare(cursor, statements: list[Prepared], done: set[str]) -> None:
     )
     cursor.execute(text, {})
     done.update(s.name for s in statements)
+
+
+def fetch(statement: Prepared, params: dict) -> list[tuple]:
+    """Run one read on the default connection and return its rows.
+
+    Inside a transaction the SQL goes as text: a statement a pooler dropped would fail the
+    caller's whole transaction, which the retry in ``execute`` cannot undo. So it does with
+    ``CONN_MAX_AGE=0`` (``None`` keeps connections for ever): a connection closed after each
+    request would prepare on every visit. Text still saves the ORM's building of the query; only
+    PostgreSQL's planning is not saved.
+    """
+    with connection.cursor() as cursor:
+        if connection.in_atomic_block or connection.settings_dict.get("CONN_MAX_AGE") == 0:
+            cursor.execute(statement.sql, params)
+        else:
+            execute(cursor, (statement,), params)
+        return cursor.fetchall()
+
+
+# Rows to model instances, as the ORM's compiler makes them: the same fields, converters and
+# ``Model.from_db``, so an instance read here behaves like one from a queryset (deferred fields
+# included: reading one costs a query, as with ``.defer()``).
+
+
+def loaded_fields(model, deferred: frozenset[str] = frozenset()) -> list:
+    return [f for f in model._meta.concrete_fields if f.name not in deferred]
+
+
+def select_columns(model, alias: str, deferred: frozenset[str] = frozenset()) -> list[str]:
+    """The loaded fields' columns, qualified by ``alias``, in the order ``instance`` reads them."""
+    return [f"{alias}.{connection.ops.quote_name(f.column)}" for f in loaded_fields(model, deferred)]
+
+
+@functools.cache
+def _converters(model, deferred: frozenset[str]) -> list[tuple]:
+    """Each loaded field's attname and its converters from the database value, as the ORM's
+    compiler applies them (JSON decoding, for one) before ``Model.from_db``."""
+    out = []
+    for f in loaded_fields(model, deferred):
+        column = f.get_col(model._meta.db_table)
+        out.append((f.attname, column, connection.ops.get_db_converters(column) + f.get_db_converters(connection)))
+    return out
+
+
+def instance(model, deferred: frozenset[str], values) -> object:
+    """``model`` from ``values``, the columns of ``select_columns(model, ..., deferred)``."""
+    names, converted = [], []
+    for (attname, column, converters), value in zip(_converters(model, deferred), values):
+        for converter in converters:
+            value = converter(value, column, connection)
+        names.append(attname)
+        converted.append(value)
+    return model.from_db(connection.alias, names, converted)

@@ -71,7 +71,8 @@ MIDDLEWARE = [
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Django's, moving sessions from the replaced backends' paths (portal.auth_backends).
+    "portal.middleware.AuthenticationMiddleware",
     # After authentication: the rule depends on request.user.
     "portal.middleware.NoStoreForPersonalDataMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -274,9 +275,10 @@ TRACK_RATE_LIMIT = int(env("TRACK_RATE_LIMIT", "10"))
 TRACK_RATE_WINDOW_SECONDS = int(env("TRACK_RATE_WINDOW_SECONDS", "600"))
 
 # --- Auth ---------------------------------------------------------------------------------
+# Django's and allauth's, with the user of every signed-in request read by a prepared statement.
 AUTHENTICATION_BACKENDS = [
-    "django.contrib.auth.backends.ModelBackend",
-    "allauth.account.auth_backends.AuthenticationBackend",
+    "portal.auth_backends.ModelBackend",
+    "portal.auth_backends.AuthenticationBackend",
 ]
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "/"

@@ -107,6 +107,8 @@ def test_login_by_code(client, post):
     response = post(reverse("account_confirm_login_code"), {"action": "verify", "code": last_code(PHONE)})
     assert response.status_code == 302
     assert client.session["_auth_user_id"] == str(user.pk)
+    # allauth's adapter records the first backend that is allauth's: ours, with the cheap user read.
+    assert client.session["_auth_user_backend"] == "portal.auth_backends.AuthenticationBackend"
     user.refresh_from_db()
     assert user.phone_verified is True  # the code proved the number
 

@@ -27,6 +27,8 @@ def test_enrolled_staff_need_the_code(sy_reviewer):
     response = _login(client, sy_reviewer, totp_code_now(secret))
     assert response.status_code == 302 and response["Location"] == QUEUE
     assert client.get(QUEUE).status_code == 200
+    # The first backend signed them in: Django's, with the cheap user read (portal.auth_backends).
+    assert client.session["_auth_user_backend"] == "portal.auth_backends.ModelBackend"
 
 
 def test_a_code_cannot_be_replayed(sy_reviewer):
