@@ -80,3 +80,124 @@ def test_the_list_rows_are_what_the_templates_loop_wrote(db):
     assert Template("{% load application_tags %}{% application_list_items applications %}").render(
         Context({"applications": []})
     ) == ""
+
+
+# What templates/applications/_slot_files.html was before ``slot_files`` wrote a slot's files
+# (the case page included it with show_verdict=True, the materials step with removable=True).
+_SLOT_FILES = """{% load i18n %}<ul class="app-files">
+{% for material in slot.files %}
+<li class="app-file{% if material.superseded_at %} superseded{% endif %}">
+  {% if material.thumbnail %}<img src="{% url 'applications:material_thumb' material.application_id material.pk %}" alt="" width="64" height="64" class="app-thumb">{% endif %}
+  <a href="{% url 'applications:material_file' material.application_id material.pk %}" target="_blank" rel="noopener">{{ material.original_name }}</a>
+  <span class="muted">{{ material.size|filesizeformat }}</span>
+  {% if show_verdict %}{% if material.superseded_at %}<span class="badge muted">{% translate "已替换" %}</span>{% elif material.flagged_for_supplement %}<span class="badge warn">{% translate "需补正" %}</span>{% else %}<span class="badge {% if material.verdict == 'accepted' %}ok{% elif material.verdict == 'pending' %}muted{% else %}bad{% endif %}">{{ material.get_verdict_display }}</span>{% endif %}
+  {% if material.verdict_note %}<div class="muted">{{ material.verdict_note }}</div>{% endif %}{% endif %}
+  {% if not material.processed %}<div class="muted">{% translate "正在处理图片…" %}</div>{% endif %}
+  {% if material.blurry %}<div class="app-alert">{% translate "照片可能不清晰，建议重新拍摄" %}</div>{% endif %}
+  {% if removable %}<form method="post" action="{% url 'applications:material_delete' material.application_id material.pk %}" class="inline">{% csrf_token %}<button type="submit" class="link">{% translate "删除" %}</button></form>{% endif %}
+</li>
+{% endfor %}
+</ul>
+"""
+
+
+def _files():
+    import datetime as dt
+
+    from applications.models import UploadedMaterial
+
+    when = dt.datetime(2026, 11, 30, 16, 5, tzinfo=dt.timezone.utc)
+    files = []
+    for pk, (thumbnail, superseded, flagged, verdict, note, processed, blurry) in enumerate([
+        ("t/1.jpg", None, False, "accepted", "", True, False),
+        ("", when, False, "accepted", "旧的 <b>照片</b>", True, None),
+        ("t/3.jpg", None, True, "rejected", "请重拍 & 补充", True, True),
+        ("", None, False, "pending", "", False, False),
+        ("t/5.jpg", None, False, "rejected", "", True, "missing"),
+        ("", None, False, "legacy_verdict", "", True, False),
+    ], start=11):
+        material = UploadedMaterial(
+            pk=pk, application_id=7, slot="hospital_record", original_name=f"病历 <{pk}> & 诊断.jpg", size=pk * 98765,
+            thumbnail=thumbnail, superseded_at=superseded, flagged_for_supplement=flagged, verdict=verdict,
+            verdict_note=note, processed=processed,
+        )
+        if blurry != "missing":  # set by the views (applications.views._slot_rows); absent elsewhere
+            material.blurry = blurry
+        files.append(material)
+    return files
+
+
+def test_a_slots_files_are_what_the_include_wrote(db, rf):
+    from django.middleware.csrf import get_token
+
+    token = get_token(rf.get("/"))  # one masked token for both renderings
+    for files in (_files(), []):
+        for show_verdict, removable in ((True, False), (False, True), (False, False), (True, True)):
+            for language in ("zh-hans", "en"):
+                with translation.override(language):
+                    context = {"slot": {"files": files}, "show_verdict": show_verdict, "removable": removable,
+                               "csrf_token": token}
+                    expected = Template(_SLOT_FILES).render(Context(context))
+                    written = Template(
+                        "{% load application_tags %}{% slot_files slot show_verdict=show_verdict removable=removable %}"
+                    ).render(Context(context))
+                assert written == expected, (language, show_verdict, removable, len(files))
+    assert written.count("<li") == 0
+    with translation.override("zh-hans"):
+        written = Template("{% load application_tags %}{% slot_files slot show_verdict=True removable=True %}").render(
+            Context({"slot": {"files": _files()}, "csrf_token": token})
+        )
+    assert "病历 &lt;11&gt; &amp; 诊断.jpg" in written and "旧的 &lt;b&gt;照片&lt;/b&gt;" in written
+    assert written.count(f'name="csrfmiddlewaretoken" value="{token}"') == 6
+
+
+# What templates/applications/detail.html looped over before ``application_timeline`` wrote it.
+_TIMELINE = """{% for event in events %}
+    <li><span class="muted">{{ event.created_at|date:"Y-m-d H:i" }}</span> <strong>{{ event.get_kind_display }}</strong>
+    {% if event.kind == "supplement_requested" and event.data.items %}<ul>{% for item in event.data.items %}<li>{% if item.text %}{{ item.text }}{% elif item.name %}{{ item.name }}{% else %}{{ item }}{% endif %}</li>{% endfor %}</ul>{% endif %}
+    {% if event.data.reasons %}<ul>{% for reason in event.data.reasons %}<li>{{ reason }}</li>{% endfor %}</ul>{% endif %}
+    {% if event.data.reason %}<div class="muted">{{ event.data.reason }}</div>{% endif %}
+    </li>
+  {% endfor %}"""
+
+
+def _events(with_items_missing: bool = False):
+    import datetime as dt
+
+    from applications.models import ApplicationEvent
+
+    at = dt.datetime(2026, 11, 30, 16, 5, tzinfo=dt.timezone.utc)  # 00:05 the next day in Shanghai
+    rows = [
+        ("submitted", {}),
+        ("supplement_requested", {"items": [{"text": "病历 <首页>"}, {"name": "检查 & 报告"}, "诊断证明", {"code": "x"}],
+                                  "note": "请一次补齐"}),
+        ("supplement_requested", {"items": []}),
+        ("rejected", {"reasons": ["不符合 <标准>", "材料不全"], "reason": "见 & 说明"}),
+        ("withdrawn", {"reason": "患者已转院"}),
+        ("submitted", {"items": [{"text": "not shown: not a supplement request"}]}),
+        ("legacy_kind", None),
+    ]
+    if with_items_missing:
+        rows.append(("supplement_requested", {"note": "no items key"}))
+    return [ApplicationEvent(pk=i, application_id=7, kind=kind, data=data, created_at=at + dt.timedelta(days=i))
+            for i, (kind, data) in enumerate(rows, start=1)]
+
+
+def test_the_timeline_is_what_the_templates_loop_wrote(db):
+    for language in ("zh-hans", "en"):
+        with translation.override(language):
+            context = {"events": _events()}
+            expected = Template(_TIMELINE).render(Context(context))
+            written = Template("{% load application_tags %}{% application_timeline events %}").render(Context(context))
+        assert written == expected, language
+    assert "病历 &lt;首页&gt;" in written and "2026-12-02 00:05" in written and written.count("\n    <li>") == 7
+    assert Template("{% load application_tags %}{% application_timeline events %}").render(Context({"events": []})) == ""
+
+
+def test_a_supplement_request_without_items_lists_nothing(db):
+    # The one difference from the loop, on purpose: its ``event.data.items`` fell back to the
+    # dict's items() method and listed the data's key/value pairs.
+    events = _events(with_items_missing=True)[-1:]
+    written = Template("{% load application_tags %}{% application_timeline events %}").render(Context({"events": events}))
+    assert "<ul>" not in written and "no items key" not in written
+    assert "no items key" in Template(_TIMELINE).render(Context({"events": events}))
