@@ -137,7 +137,7 @@ def test_outside_a_transaction_the_list_runs_prepared_statements(client, monkeyp
         cursor.execute("SELECT name FROM pg_prepared_statements WHERE name LIKE 'citizen_%%'")
         names = {name for (name,) in cursor.fetchall()}
     if prepares:
-        assert [sql for sql in statements if "citizen_" in sql] == [f"EXECUTE citizen_case_page({user.pk}, 21, 0)"], statements
+        assert [sql for sql in statements if "citizen_" in sql] == [f"EXECUTE citizen_case_page({user.pk}, 21, 21, 0)"], statements
         assert names == {"citizen_case_page"}
     else:
         assert not [sql for sql in statements if "PREPARE" in sql or "EXECUTE" in sql]
