@@ -24,8 +24,9 @@ def inbox_message_get(*, user, notification_id: int) -> Notification:
     return notification
 
 
-# The header badge is on every citizen page. Cached per account; the services that write inbox
-# rows or mark them read drop the entry after commit. The expiry bounds the one race left (a
+# The header badge is on every citizen page. On PostgreSQL it is counted with the request's user
+# (below); elsewhere it is cached per account, and the services that write inbox rows or mark
+# them read drop the entry after commit. The expiry bounds the one race left (a
 # count taken just before a commit stored just after its drop) to a badge two minutes late.
 INBOX_UNREAD_CACHE_SECONDS = 120
 
@@ -34,9 +35,36 @@ def inbox_unread_cache_key(*, user_id: int) -> str:
     return f"inbox-unread:{user_id}"
 
 
+# The count read with the request's user (``portal.auth_backends``, on PostgreSQL), set on the
+# user object under this name. It replaces the cache read: one round trip fewer on every page.
+INBOX_UNREAD_ATTRIBUTE = "_inbox_unread_at_sign_in"
+
+
+def inbox_unread_sql(*, user_column: str) -> str:
+    """The badge's count as a sub-select on ``user_column`` (a qualified column holding a user's key)."""
+    from django.db import connection
+
+    quote, meta = connection.ops.quote_name, Notification._meta
+    column = lambda name: quote(meta.get_field(name).column)  # noqa: E731
+    return (
+        f"(SELECT count(*) FROM {quote(meta.db_table)} n WHERE n.{column('user')} = {user_column}"
+        f" AND n.{column('channel')} = '{Channel.INBOX.value}' AND n.{column('read_at')} IS NULL)"
+    )
+
+
+def inbox_unread_forget_on_user(*, user) -> None:
+    """This request changed the account's unread messages: the count read with the user is old.
+    (``setattr``, not the instance's ``__dict__``: ``request.user`` is a lazy proxy.)"""
+    if getattr(user, INBOX_UNREAD_ATTRIBUTE, None) is not None:
+        setattr(user, INBOX_UNREAD_ATTRIBUTE, None)
+
+
 def inbox_unread_count(*, user) -> int:
     if not getattr(user, "is_authenticated", False):
         return 0
+    counted = getattr(user, INBOX_UNREAD_ATTRIBUTE, None)
+    if counted is not None:
+        return counted
     key = inbox_unread_cache_key(user_id=user.pk)
     try:
         cached = cache.get(key)

@@ -17,7 +17,7 @@ from notifications.limits import ACCOUNT_SMS_KEYS, LOGIN_CODE, login_code_wait, 
 from notifications.models import Channel, Notification, NotificationStatus
 from notifications.phones import phone_normalise
 from notifications.publishing import notification_publish_on_commit
-from notifications.selectors import inbox_message_get, inbox_unread_cache_key
+from notifications.selectors import inbox_message_get, inbox_unread_cache_key, inbox_unread_forget_on_user
 from notifications.templates_text import REMINDERS, template_params
 
 logger = logging.getLogger(__name__)
@@ -151,6 +151,7 @@ def inbox_message_open(*, user, notification_id: int) -> Notification:
     if notification.read_at is None:
         notification.read_at = timezone.now()
         Notification.objects.filter(pk=notification.pk, read_at__isnull=True).update(read_at=notification.read_at)
+        inbox_unread_forget_on_user(user=user)  # the page about to be rendered shows the new count
         transaction.on_commit(lambda: inbox_unread_forget(user_id=user.pk))
     return notification
 
@@ -159,6 +160,7 @@ def inbox_mark_all_read(*, user) -> int:
     marked = Notification.objects.filter(user=user, channel=Channel.INBOX, read_at__isnull=True).update(
         read_at=timezone.now()
     )
+    inbox_unread_forget_on_user(user=user)
     transaction.on_commit(lambda: inbox_unread_forget(user_id=user.pk))
     return marked
 

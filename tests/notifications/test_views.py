@@ -1,10 +1,14 @@
 """Message centre, the unread badge in the header, /dev/outbox/ visibility, and the admin."""
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from notifications.models import Channel, DevSms, Notification, NotificationStatus
 from notifications.sending import notification_deliver
+from notifications.selectors import INBOX_UNREAD_ATTRIBUTE, inbox_unread_count
 from notifications.services import notification_create
+from portal.models import User
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -72,7 +76,27 @@ def test_the_badge_counts_when_the_cache_is_down(client, settings, caplog):
     client.force_login(me)
     response = client.get(reverse("notifications:inbox"))
     assert response.status_code == 200 and 'id="unread-badge">1' in response.content.decode()
+    # On PostgreSQL the count came with the user (portal.auth_backends); a user read without it
+    # (another backend, or SQLite) falls back to the cache, and to a COUNT when that is down.
+    assert getattr(response.wsgi_request.user, INBOX_UNREAD_ATTRIBUTE) == 1
+    me = User.objects.get(pk=me.pk)
+    assert inbox_unread_count(user=me) == 1
     assert "cache unavailable for the inbox badge" in caplog.text  # the broken cache was really asked
+
+
+def test_the_badge_is_counted_with_the_user_and_follows_reads(client):
+    me = UserFactory()
+    unread = [n for n in _event(me, 1) + _event(me, 2) if n.channel == Channel.INBOX]
+    client.force_login(me)
+    with CaptureQueriesContext(connection) as queries:
+        page = client.get(reverse("applications:list")).content.decode()
+    assert 'id="unread-badge">2<' in page
+    assert not [q for q in queries.captured_queries if "count(" in q["sql"].lower() and "notification" in q["sql"]
+                and "portal_user" not in q["sql"]], "the badge needs no query of its own"
+    # The page of the message just opened shows the count after it was read, not the one read at sign-in.
+    assert 'id="unread-badge">1<' in client.get(reverse("notifications:detail", args=[unread[0].pk])).content.decode()
+    client.post(reverse("notifications:mark_all_read"))
+    assert 'id="unread-badge"' not in client.get(reverse("applications:list")).content.decode()
 
 
 def test_someone_elses_message_is_404_and_stays_unread(client):
