@@ -5,12 +5,13 @@ from django.template.defaultfilters import filesizeformat
 from django.template.defaulttags import CsrfTokenNode
 from django.urls import reverse
 from django.utils import dateformat
+from django.utils.encoding import force_str
 from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import mark_safe
 from django.utils.timezone import template_localtime
 from django.utils.translation import gettext as _
 
-from applications.models import ApplicationStatus
+from applications.models import ApplicationEvent, ApplicationStatus, UploadedMaterial
 
 register = template.Library()
 
@@ -98,12 +99,30 @@ def application_list_items(applications) -> str:
 _FILE_PK = 987654321987654323
 
 
-def _url_parts(name: str) -> tuple[str, str, str]:
+def _once_per_page(context, key: str, make):
+    """``make()``, kept in the page's ``render_context`` (one rendering of one page, one
+    language): a tag called once per slot reverses its URLs and translates its labels once."""
+    key = f"application_tags.{key}"
+    if key not in context.render_context:
+        context.render_context[key] = make()
+    return context.render_context[key]
+
+
+def _url_parts(context, name: str) -> tuple[str, str, str]:
     """``reverse(name, args=[case, file])`` split around the two keys, to be joined per file."""
-    url = reverse(name, args=[_PK, _FILE_PK])
-    before, rest = url.split(str(_PK))
-    middle, after = rest.split(str(_FILE_PK))
-    return before, middle, after
+    def make():
+        before, rest = reverse(name, args=[_PK, _FILE_PK]).split(str(_PK))
+        middle, after = rest.split(str(_FILE_PK))
+        return before, middle, after
+
+    return _once_per_page(context, f"url.{name}", make)
+
+
+def _choice_label(labels: dict, value) -> str:
+    """What ``get_FOO_display()`` returns for ``value``, from ``labels`` (a field's flat choices as
+    a dict). ``get_FOO_display`` hashes every choice's lazy label, and so translates all of them,
+    on each call: a tenth of the case page's rendering went there."""
+    return force_str(labels.get(value, value), strings_only=True)
 
 
 @register.simple_tag(takes_context=True)
@@ -118,12 +137,13 @@ def slot_files(context, slot, show_verdict=False, removable=False) -> str:
     files = slot["files"]
     if not files:
         return mark_safe('<ul class="app-files">\n\n</ul>\n')
-    thumb, link = _url_parts("applications:material_thumb"), _url_parts("applications:material_file")
-    delete = _url_parts("applications:material_delete") if removable else None
+    thumb, link = _url_parts(context, "applications:material_thumb"), _url_parts(context, "applications:material_file")
+    delete = _url_parts(context, "applications:material_delete") if removable else None
+    verdicts = _once_per_page(context, "verdicts", lambda: dict(UploadedMaterial._meta.get_field("verdict").flatchoices))
     csrf = CsrfTokenNode().render(context) if removable else ""
-    replaced, flagged, processing, blurry, delete_label = (
+    replaced, flagged, processing, blurry, delete_label = _once_per_page(context, "file_labels", lambda: [
         conditional_escape(_(text)) for text in ("已替换", "需补正", "正在处理图片…", "照片可能不清晰，建议重新拍摄", "删除")
-    )
+    ])
     processing = f'<div class="muted">{processing}</div>'
     blurry = f'<div class="app-alert">{blurry}</div>'
     out = ['<ul class="app-files">\n']
@@ -141,7 +161,7 @@ def slot_files(context, slot, show_verdict=False, removable=False) -> str:
                 verdict = f'<span class="badge warn">{flagged}</span>'
             else:
                 colour = {"accepted": "ok", "pending": "muted"}.get(material.verdict, "bad")
-                verdict = f'<span class="badge {colour}">{conditional_escape(material.get_verdict_display())}</span>'
+                verdict = f'<span class="badge {colour}">{conditional_escape(_choice_label(verdicts, material.verdict))}</span>'
             verdict += "\n  "
             if material.verdict_note:
                 verdict += f'<div class="muted">{conditional_escape(material.verdict_note)}</div>'
@@ -177,11 +197,12 @@ def application_timeline(context, events) -> str:
     ``items()`` method and listed its key/value pairs.
     """
     out = []
+    kinds = dict(ApplicationEvent._meta.get_field("kind").flatchoices)
     for event in events:
         data = event.data if isinstance(event.data, dict) else {}
         when = dateformat.format(template_localtime(event.created_at, context.use_tz), "Y-m-d H:i")
         out.append(
-            f'\n    <li><span class="muted">{when}</span> <strong>{conditional_escape(event.get_kind_display())}</strong>\n    '
+            f'\n    <li><span class="muted">{when}</span> <strong>{conditional_escape(_choice_label(kinds, event.kind))}</strong>\n    '
         )
         items = data.get("items") if event.kind == "supplement_requested" else None
         if items:
