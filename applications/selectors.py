@@ -55,8 +55,14 @@ def account_person_id(*, user) -> int | None:
     """``account_person``'s key only, for pages that only compare it (no join, no decryption)."""
     from portal.models import Identity
 
+    from portal.auth_backends import OWN_PERSON_ATTRIBUTE
+
     if not getattr(user, "is_authenticated", False):
         return None
+    try:
+        return getattr(user, OWN_PERSON_ATTRIBUTE)  # read with the request's user (portal.auth_backends)
+    except AttributeError:
+        pass
     if citizen_sql.prepared_reads_available():
         return citizen_sql.own_person_id(user_id=user.pk)
     return Identity.objects.filter(user=user).values_list("person_id", flat=True).first()

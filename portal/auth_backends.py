@@ -6,7 +6,8 @@ page that queryset was a third of the request: about 330 µs of Python building
 PostgreSQL, the same row is read by a statement prepared once per connection
 (``portal.prepared``) and made into the same ``User``; the check after it (``is_active``) is the
 backend's own. The same statement counts the account's unread messages for the header's badge
-(``notifications.selectors.inbox_unread_count`` takes it from the user). Logging in, permissions and everything else are the parent classes' unchanged.
+(``notifications.selectors.inbox_unread_count`` takes it from the user) and reads the key of the
+account's own person (``applications.selectors.account_person_id``). Logging in, permissions and everything else are the parent classes' unchanged.
 
 Sessions name the backend that signed them in; ``portal.middleware.AuthenticationMiddleware``
 moves sessions signed in under the parents' paths to these, so nobody is signed out by the change.
@@ -21,6 +22,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 
 from portal import prepared
+from portal.models import Identity
 
 
 @functools.cache
@@ -28,15 +30,36 @@ def _user_statement() -> prepared.Prepared:
     from notifications.selectors import inbox_unread_sql
 
     user = get_user_model()
-    key = f"u.{connection.ops.quote_name(user._meta.pk.column)}"
+    quote = connection.ops.quote_name
+    key = f"u.{quote(user._meta.pk.column)}"
+    identity = Identity._meta
+    own_person = (
+        f"(SELECT i.{quote(identity.get_field('person').column)} FROM {quote(identity.db_table)} i"
+        f" WHERE i.{quote(identity.get_field('user').column)} = {key})"
+    )
     return prepared.Prepared(
         "portal_session_user",
-        # The header's unread badge (on every citizen page) counted in the same round trip: it was
-        # a cache read of its own, a tenth of an empty signed-in page.
-        f"SELECT {', '.join(prepared.select_columns(user, 'u'))}, {inbox_unread_sql(user_column=key)}"
-        f" FROM {connection.ops.quote_name(user._meta.db_table)} u WHERE {key} = %(pk)s",
+        # In the same round trip: the header's unread badge (on every citizen page; it was a cache
+        # read of its own, a tenth of an empty signed-in page) and the account's own person (the
+        # case page and the application steps compare patients with it; a query of its own).
+        f"SELECT {', '.join(prepared.select_columns(user, 'u'))}, {inbox_unread_sql(user_column=key)}, {own_person}"
+        f" FROM {quote(user._meta.db_table)} u WHERE {key} = %(pk)s",
         {"pk": "bigint"},
     )
+
+
+# The key of the account's own person (its ``Identity.person``; None without one), read with the
+# user. ``applications.selectors.account_person_id`` takes it from there.
+OWN_PERSON_ATTRIBUTE = "_own_person_id_at_sign_in"
+
+
+def own_person_forget(*, user) -> None:
+    """This request changed the account's identity: the person read with the user is old.
+    (``delattr`` reaches through ``request.user``'s lazy proxy.)"""
+    try:
+        delattr(user, OWN_PERSON_ATTRIBUTE)
+    except AttributeError:
+        pass
 
 
 class _PreparedUserRead:
@@ -53,9 +76,10 @@ class _PreparedUserRead:
         rows = prepared.fetch(_user_statement(), {"pk": pk})
         if not rows:
             return None
-        *values, unread = rows[0]
+        *values, unread, own_person = rows[0]
         user = prepared.instance(user_model, frozenset(), values)
         setattr(user, INBOX_UNREAD_ATTRIBUTE, unread)
+        setattr(user, OWN_PERSON_ATTRIBUTE, own_person)
         return user if self.user_can_authenticate(user) else None
 
 

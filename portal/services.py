@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from applications.models import Person
 from applications.selectors import person_find_by_id_number
 from applications.uploads import UploadRejected, upload_inspect
+from portal.auth_backends import own_person_forget
 from portal.id_validation import id_number_clean
 from portal.identity_providers import VerificationResult, identity_provider_get
 from portal.models import HouseholdMember, HouseholdProof, Identity, ProofKind, ProofRole, Relationship
@@ -99,6 +100,7 @@ def identity_submit(*, user, full_name: str, id_number: str, region=None, scheme
         identity.person, identity.region, identity.scheme = person, region, scheme
         identity.provider, identity.provider_reference = "", ""
         identity.save(update_fields=["person", "region", "scheme", "provider", "provider_reference"])
+    own_person_forget(user=user)  # the rest of this request sees the new person
     logger.info("identity submitted user=%s", user.pk)
     return identity
 

@@ -87,3 +87,32 @@ def test_a_changed_password_still_ends_a_moved_session(client):
     user.set_password("another-secret-9")
     user.save()
     assert client.get(reverse("me:home")).status_code == 302
+
+
+def test_the_own_person_comes_with_the_user_and_follows_a_new_identity():
+    from applications.selectors import account_person_id
+    from portal.auth_backends import OWN_PERSON_ATTRIBUTE
+    from tests.certifications.factories import citizen
+
+    user, me = citizen()
+    read = AuthenticationBackend().get_user(user.pk)
+    with CaptureQueriesContext(connection) as queries:
+        assert account_person_id(user=read) == me.pk
+    assert len(queries) == 0
+    newcomer = AuthenticationBackend().get_user(UserFactory().pk)
+    assert getattr(newcomer, OWN_PERSON_ATTRIBUTE) is None
+    with CaptureQueriesContext(connection) as queries:
+        assert account_person_id(user=newcomer) is None
+    assert len(queries) == 0
+
+
+def test_an_identity_submitted_in_the_request_is_the_own_person_for_the_rest_of_it():
+    from applications.selectors import account_person_id
+    from portal.services import identity_submit
+    from tests.factories import RegionFactory, SchemeFactory, make_id_number
+
+    user = AuthenticationBackend().get_user(UserFactory().pk)
+    assert account_person_id(user=user) is None
+    identity = identity_submit(user=user, full_name="李四", id_number=make_id_number(sequence=17),
+                               region=RegionFactory(), scheme=SchemeFactory())
+    assert account_person_id(user=user) == identity.person_id
