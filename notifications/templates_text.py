@@ -7,6 +7,7 @@ Placeholders are limited to ``ALLOWED_FIELDS``: none of them can carry a diagnos
 """
 from __future__ import annotations
 
+import functools
 import re
 
 from django.utils import translation
@@ -73,9 +74,16 @@ _ID_NUMBER = re.compile(r"\d{17}[\dXx]")
 def template_fields(template_key: str) -> list[str]:
     """The placeholders of a template in the order they appear in the Chinese text (the order of a
     Tencent template's positional variables; a translation may reorder them, the SMS may not)."""
+    return list(_source_fields(template_key))
+
+
+@functools.cache
+def _source_fields(template_key: str) -> tuple[str, ...]:
+    # The Chinese source of a template does not change while the process runs; switching the
+    # language off to read it was most of the message centre's text rendering (20 per page).
     with translation.override(None):
         source = str(_template(template_key))
-    return list(dict.fromkeys(_PLACEHOLDER.findall(source)))
+    return tuple(dict.fromkeys(_PLACEHOLDER.findall(source)))
 
 
 def template_params(template_key: str, params: dict) -> dict[str, str]:
