@@ -54,9 +54,11 @@ def inbox_unread_sql(*, user_column: str) -> str:
 
 def inbox_unread_forget_on_user(*, user) -> None:
     """This request changed the account's unread messages: the count read with the user is old.
-    (``setattr``, not the instance's ``__dict__``: ``request.user`` is a lazy proxy.)"""
-    if getattr(user, INBOX_UNREAD_ATTRIBUTE, None) is not None:
-        setattr(user, INBOX_UNREAD_ATTRIBUTE, None)
+    (``delattr`` reaches through ``request.user``'s lazy proxy; the instance's ``__dict__`` would not.)"""
+    try:
+        delattr(user, INBOX_UNREAD_ATTRIBUTE)
+    except AttributeError:
+        pass
 
 
 def inbox_unread_count(*, user) -> int:

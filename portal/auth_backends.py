@@ -7,7 +7,8 @@ PostgreSQL, the same row is read by a statement prepared once per connection
 (``portal.prepared``) and made into the same ``User``; the check after it (``is_active``) is the
 backend's own. The same statement counts the account's unread messages for the header's badge
 (``notifications.selectors.inbox_unread_count`` takes it from the user) and reads the key of the
-account's own person (``applications.selectors.account_person_id``). Logging in, permissions and everything else are the parent classes' unchanged.
+account's own person (``applications.selectors.account_person_id``). Logging in, permissions and
+everything else are the parent classes', unchanged.
 
 Sessions name the backend that signed them in; ``portal.middleware.AuthenticationMiddleware``
 moves sessions signed in under the parents' paths to these, so nobody is signed out by the change.

@@ -51,14 +51,19 @@ def test_outside_a_transaction_the_user_is_one_execute(client, monkeypatch):
     assert f"EXECUTE portal_session_user({user.pk})" in [q["sql"] for q in queries.captured_queries]
 
 
-@pytest.mark.parametrize("old_path", sorted(SUCCESSORS))
-def test_a_session_signed_in_under_a_replaced_path_stays_signed_in_and_moves(client, old_path):
-    user = UserFactory()
+def _signed_in_under(client, user, backend_path: str) -> None:
+    """A session as ``django.contrib.auth.login`` left it when ``backend_path`` signed ``user`` in."""
     session = client.session
-    session.update({SESSION_KEY: str(user.pk), BACKEND_SESSION_KEY: old_path,
+    session.update({SESSION_KEY: str(user.pk), BACKEND_SESSION_KEY: backend_path,
                     HASH_SESSION_KEY: user.get_session_auth_hash()})
     session.save()
     client.cookies["sessionid"] = session.session_key
+
+
+@pytest.mark.parametrize("old_path", sorted(SUCCESSORS))
+def test_a_session_signed_in_under_a_replaced_path_stays_signed_in_and_moves(client, old_path):
+    user = UserFactory()
+    _signed_in_under(client, user, old_path)
 
     response = client.get(reverse("me:home"))
     assert response.status_code == 200 and response.wsgi_request.user == user
@@ -68,22 +73,14 @@ def test_a_session_signed_in_under_a_replaced_path_stays_signed_in_and_moves(cli
 
 def test_a_session_under_an_unknown_path_is_still_signed_out(client):
     user = UserFactory()
-    session = client.session
-    session.update({SESSION_KEY: str(user.pk), BACKEND_SESSION_KEY: "somewhere.else.Backend",
-                    HASH_SESSION_KEY: user.get_session_auth_hash()})
-    session.save()
-    client.cookies["sessionid"] = session.session_key
+    _signed_in_under(client, user, "somewhere.else.Backend")
     response = client.get(reverse("me:home"))
     assert response.status_code == 302 and not response.wsgi_request.user.is_authenticated
 
 
 def test_a_changed_password_still_ends_a_moved_session(client):
     user = UserFactory()
-    session = client.session
-    session.update({SESSION_KEY: str(user.pk), BACKEND_SESSION_KEY: "django.contrib.auth.backends.ModelBackend",
-                    HASH_SESSION_KEY: user.get_session_auth_hash()})
-    session.save()
-    client.cookies["sessionid"] = session.session_key
+    _signed_in_under(client, user, "django.contrib.auth.backends.ModelBackend")
     user.set_password("another-secret-9")
     user.save()
     assert client.get(reverse("me:home")).status_code == 302
