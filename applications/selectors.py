@@ -53,9 +53,8 @@ def account_person(*, user) -> Person | None:
 
 def account_person_id(*, user) -> int | None:
     """``account_person``'s key only, for pages that only compare it (no join, no decryption)."""
-    from portal.models import Identity
-
     from portal.auth_backends import OWN_PERSON_ATTRIBUTE
+    from portal.models import Identity
 
     if not getattr(user, "is_authenticated", False):
         return None
