@@ -28,6 +28,7 @@ from applications.models import Application, ApplicationStatus, UploadedMaterial
 from applications.upload_handlers import SizeLimitUploadHandler
 from catalog.models import Disease, Scheme
 from portal.pagination import page_get
+from portal.page_memo import memo_render
 
 
 def _step_titles():
@@ -76,7 +77,7 @@ def application_list(request: HttpRequest) -> HttpResponse:
         per_page=APPLICATIONS_PER_PAGE,
     )
     applications = selectors.application_rows(applications=page.object_list)
-    return render(request, "applications/list.html", {"applications": applications, "page": page})
+    return memo_render(request, "applications/list.html", {"applications": applications, "page": page})
 
 
 @login_required
@@ -412,7 +413,7 @@ def application_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "items": (event.data.get("items", []) if event else []),
             "slots": [{"code": code, "name": names.get(code, _("其他补正材料"))} for code in sorted(allowed)],
         }
-    return render(
+    return memo_render(
         request,
         "applications/detail.html",
         {

@@ -25,8 +25,10 @@ def _empty_cache():
     from django.core.cache import cache, caches
 
     from catalog.selectors import catalog_copy_forget
+    from portal.page_memo import page_memo_clear
 
     cache.clear()
+    page_memo_clear()  # kept pages are keyed by rows, whose ids a new test database hands out again
     caches["shell"].clear()  # the shell's fragments: a test may change the URLs or the environment
     # The process's copy of the catalog too: a new test database reuses the ids.
     catalog_copy_forget()

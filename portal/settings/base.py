@@ -142,6 +142,9 @@ else:
 # The site shell's fixed fragments (templates/base.html): translated text and links, the same for
 # every visitor, kept in each process's memory. Never anything personal: not shared, not in Redis.
 CACHES["shell"] = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "shell", "TIMEOUT": None}
+# 我的申请 and a case's page, kept as rendered for the rows they were rendered from, in each
+# process's memory only (portal/page_memo.py): characters per process; 0 turns it off.
+PAGE_MEMO_BYTES = int(env("PAGE_MEMO_BYTES", str(8 * 1024 * 1024)))
 
 # Celery: with no broker configured every task runs in-process (the embedded default).
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", REDIS_URL) or "memory://"
