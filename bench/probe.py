@@ -216,6 +216,11 @@ def prepare() -> dict:
         [_reverse("bench_signed_in_floor")], "typical")
     add("dashboard_hot", "citizen dashboard 我的申请 (account with 200 cases)", [_reverse("applications:list")], "hot")
     add("dashboard_typical", "citizen dashboard 我的申请 (one-case account)", [_reverse("applications:list")], "typical")
+    # The same pages, each request with a query string of its own, so none is served from the
+    # process's memo of rendered pages (portal/page_memo.py): what a first visit, or the first
+    # after the case moved on, costs. bench.run.build_requests writes the query strings.
+    add("dashboard_typical_fresh", "citizen dashboard 我的申请 (one-case account), every page rendered afresh",
+        [_reverse("applications:list")], "typical", fresh=True)
     detail_paths = []
     if hot and _reverse("applications:detail", 1):
         for user in hot:
@@ -223,6 +228,8 @@ def prepare() -> dict:
                 detail_paths.append((_reverse("applications:detail", pk), hot.index(user)))
     add("detail", "application detail (hot accounts' cases)", [p for p, _ in detail_paths] or None, "hot",
         session_index=[i for _, i in detail_paths])
+    add("detail_fresh", "application detail (hot accounts' cases), every page rendered afresh",
+        [p for p, _ in detail_paths] or None, "hot", session_index=[i for _, i in detail_paths], fresh=True)
 
     # Other citizen list pages, for the account with the most cases (and so the most messages).
     add("inbox", "message centre 消息中心 (hot accounts)", [_reverse("notifications:inbox")], "hot")

@@ -13,7 +13,7 @@ from bench.stats import fmt, fmt_ratio, ratio
 NOTES_MARK = "<!-- notes below this line are kept when the report is regenerated -->"
 TARGET_SHARE = 0.5  # dashboard and detail: at least half the bare view's throughput
 ADMIN_GROWTH = 1.5  # admin queue at 1M rows: at most 1.5 × its time at 10k rows
-PAGES_WITH_TARGET = {"dashboard_hot", "dashboard_typical", "detail"}
+PAGES_WITH_TARGET = {"dashboard_hot", "dashboard_typical", "detail", "dashboard_typical_fresh", "detail_fresh"}
 # The review queue pages, in the order the growth table and the slowest-statement list show them.
 ADMIN_PAGES = ("admin_queue", "admin_filtered", "admin_in_review", "admin_region", "admin_decided")
 

@@ -34,11 +34,15 @@ WORK_DIR = BASE_DIR / "var" / "bench"
 SEQUENCE = [
     "bare", "catalog", "catalog_region", "track", "track_lookup",
     "bare", "signed_in_minimum", "signed_in_floor", "dashboard_hot", "dashboard_typical", "detail",
+    "bare", "dashboard_typical_fresh", "detail_fresh",
     "bare", "inbox", "certifications",
     "bare", "admin_queue", "admin_filtered", "admin_in_review", "admin_region", "admin_decided",
     "bare", "bare_upload", "upload", "bare",
 ]
 TARGETS_PCT = {"dashboard_hot": 0.5, "dashboard_typical": 0.5, "detail": 0.5}
+# A "fresh" target's paths get this many query strings of their own in all, more than a 15 s
+# window sends, so no request repeats one (and none is served from the memo of rendered pages).
+FRESH_VARIANTS = 30_000
 
 
 def free_port() -> int:
@@ -113,10 +117,14 @@ def build_requests(name: str, target: dict, probe: dict, photo: bytes) -> list[R
     sessions = probe["sessions"].get(target.get("who") or "", [])
     csrf = f'{probe["csrf_cookie"]}={probe["csrf_secret"]}'
     requests = []
-    for i, path in enumerate(target["paths"]):
+    paths = target["paths"]
+    if target.get("fresh"):
+        copies = -(-FRESH_VARIANTS // len(paths))
+        paths = [f"{path}?fresh={n}" for n in range(copies) for path in paths]
+    for i, path in enumerate(paths):
         cookies = [csrf]
         if sessions:
-            index = target.get("session_index", [])[i] if target.get("session_index") else i
+            index = target["session_index"][i % len(target["paths"])] if target.get("session_index") else i
             cookies.append(f'{probe["session_cookie"]}={sessions[index % len(sessions)]}')
         headers = {"Cookie": "; ".join(cookies)}
         method = target.get("method", "GET")
