@@ -118,6 +118,33 @@ def _statements() -> dict[str, prepared.Prepared]:
     own_person = (
         f"SELECT {_column(Identity, 'person')} FROM {_quote(Identity._meta.db_table)} WHERE {_column(Identity, 'user')} = %(user)s"
     )
+    # The case page's three reads in one round trip: the case with its patient (part 0), its
+    # timeline (1) and all its files (2), each part's columns beside NULLs of the others' types,
+    # each part numbered in its own order (the same orders as ``events`` and ``materials``).
+    parts = [
+        (prepared.select_columns(Application, "a") + prepared.select_columns(Person, "p"), [*_fields(Application), *_fields(Person)]),
+        (prepared.select_columns(ApplicationEvent, "e"), _fields(ApplicationEvent)),
+        (prepared.select_columns(UploadedMaterial, "m"), _fields(UploadedMaterial)),
+    ]
+
+    def columns(own: int) -> str:
+        return ", ".join(
+            ", ".join(cols) if i == own else ", ".join(f"NULL::{f.cast_db_type(connection)}" for f in fields)
+            for i, (cols, fields) in enumerate(parts)
+        )
+
+    case_page = (
+        f"SELECT 0, 0::bigint, {columns(0)} FROM {table} a"
+        f" LEFT JOIN {person} p ON p.{_column(Person, 'id')} = a.{_column(Application, 'patient')}"
+        f" WHERE a.{_column(Application, 'id')} = %(pk)s"
+        f" UNION ALL SELECT 1, row_number() OVER (ORDER BY e.{_column(ApplicationEvent, 'created_at')}, e.{_column(ApplicationEvent, 'id')}),"
+        f" {columns(1)} FROM {_quote(ApplicationEvent._meta.db_table)} e"
+        f" WHERE e.{_column(ApplicationEvent, 'application')} = %(pk)s AND e.{_column(ApplicationEvent, 'visible_to_citizen')}"
+        f" UNION ALL SELECT 2, row_number() OVER (ORDER BY m.{_column(UploadedMaterial, 'slot')},"
+        f" m.{_column(UploadedMaterial, 'created_at')}, m.{_column(UploadedMaterial, 'id')}),"
+        f" {columns(2)} FROM {_quote(UploadedMaterial._meta.db_table)} m WHERE m.{_column(UploadedMaterial, 'application')} = %(pk)s"
+        " ORDER BY 1, 2"
+    )
     return {
         "person_ids": prepared.Prepared("citizen_person_ids", _person_ids_sql(), _TYPES),
         "count": prepared.Prepared("citizen_case_count", f"SELECT count(*) FROM ({_case_ids_sql()}) ids", _TYPES),
@@ -131,7 +158,12 @@ def _statements() -> dict[str, prepared.Prepared]:
             _TYPES,
         ),
         "own_person": prepared.Prepared("citizen_own_person", own_person, _TYPES),
+        "case_page": prepared.Prepared("citizen_case_page_reads", case_page, _TYPES),
     }
+
+
+def _fields(model) -> list:
+    return prepared.loaded_fields(model)
 
 
 def _run(name: str, params: dict) -> list[tuple]:
@@ -164,6 +196,25 @@ def material_list(*, application_id: int, include_superseded: bool) -> list[Uplo
     """``selectors.material_list``'s files."""
     rows = _run("materials" if include_superseded else "materials_current", {"application": application_id})
     return [prepared.instance(UploadedMaterial, frozenset(), row) for row in rows]
+
+
+def case_page(*, pk: int) -> tuple[Application, list[ApplicationEvent], list[UploadedMaterial]]:
+    """``application_with_patient``, ``event_list`` and ``material_list(include_superseded=True)``
+    of one case, read in one statement. Raises ``Application.DoesNotExist`` without the case; the
+    caller checks access before using any of it."""
+    rows = _run("case_page", {"pk": pk})
+    if not rows or rows[0][0] != 0:
+        raise Application.DoesNotExist
+    case_width = len(_fields(Application)) + len(_fields(Person))
+    events_end = 2 + case_width + len(_fields(ApplicationEvent))
+    application = _with_patient(rows[0][2:2 + case_width], frozenset(), frozenset())
+    events, materials = [], []
+    for row in rows[1:]:
+        if row[0] == 1:
+            events.append(prepared.instance(ApplicationEvent, frozenset(), row[2 + case_width:events_end]))
+        else:
+            materials.append(prepared.instance(UploadedMaterial, frozenset(), row[events_end:]))
+    return application, events, materials
 
 
 def _with_patient(row, application_deferred: frozenset[str], patient_deferred: frozenset[str]) -> Application:

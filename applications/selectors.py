@@ -182,6 +182,26 @@ def application_get_for_citizen(*, user, pk: int) -> Application:
     return application_rows(applications=[application])[0]
 
 
+def application_page_for_citizen(*, user, pk: int) -> tuple[Application, list[ApplicationEvent], list[UploadedMaterial]]:
+    """The case page's reads: the case as ``application_get_for_citizen`` returns it, its timeline
+    (``application_event_list_for_citizen``) and every file, superseded ones too (``material_rows``).
+    On PostgreSQL one statement reads all three (``citizen_sql.case_page``); nothing of it is used
+    before the access check. Raises ``Application.DoesNotExist`` as ``application_get_for_citizen``."""
+    if not getattr(user, "is_authenticated", False):
+        raise Application.DoesNotExist
+    if not citizen_sql.prepared_reads_available():
+        application = application_get_for_citizen(user=user, pk=pk)
+        return (
+            application,
+            application_event_list_for_citizen(application=application),
+            material_rows(application=application, include_superseded=True),
+        )
+    application, events, materials = citizen_sql.case_page(pk=pk)
+    if not _citizen_may_see(user=user, application=application):
+        raise Application.DoesNotExist
+    return application_rows(applications=[application])[0], events, materials
+
+
 def _citizen_may_see(*, user, application: Application) -> bool:
     """``_citizen_access`` for one case already read: filed by the account, or a submitted case of
     a person it may act for."""

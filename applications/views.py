@@ -392,13 +392,15 @@ def material_file(request: HttpRequest, pk: int, material_pk: int, variant: str 
 
 @login_required
 def application_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    application = _get_visible(request, pk)
+    try:
+        application, events, materials = selectors.application_page_for_citizen(user=request.user, pk=pk)
+    except Application.DoesNotExist:
+        raise Http404 from None
     if application.status == ApplicationStatus.DRAFT:
         return redirect("applications:step", pk=pk, step=application.wizard_step or 1)
     own = selectors.account_person_id(user=request.user)
     slots = selectors.material_slots(application=application, own_person_id=own)
     known = {s["code"] for s in slots}
-    materials = selectors.material_rows(application=application, include_superseded=True)
     extra = sorted({m.slot for m in materials if m.slot not in known})
     names = selectors.material_slot_names(slots=slots)
     for code in extra:
@@ -418,7 +420,7 @@ def application_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "applications/detail.html",
         {
             "application": application,
-            "events": selectors.application_event_list_for_citizen(application=application),
+            "events": events,
             "slots": _slot_rows(application, slots, materials),
             "is_applicant": is_applicant,
             "can_withdraw": is_applicant and application.status in WITHDRAWABLE,

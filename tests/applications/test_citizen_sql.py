@@ -17,6 +17,7 @@ from applications import citizen_sql, selectors
 from applications.citizen_sql import CitizenApplicationList
 from applications.models import Application, Person
 from portal import selectors as portal_selectors
+from portal.page_memo import page_memo_clear
 from portal.models import HouseholdMember, Identity
 from tests.applications.factories import ApplicationFactory
 from tests.certifications.factories import citizen
@@ -112,6 +113,7 @@ def test_the_list_page_is_the_same_page_with_the_orms_querysets(client, monkeypa
     pages = {}
     for prepared in (True, False):
         monkeypatch.setattr(citizen_sql, "prepared_reads_available", lambda prepared=prepared: prepared)
+        page_memo_clear()  # each form renders its own pages (the memo would serve the first form's)
         pages[prepared] = [
             _without_tokens(client.get(reverse("applications:list"), {"page": n}).content.decode()) for n in (1, 2)
         ]
@@ -188,11 +190,29 @@ def test_the_case_pages_statements_read_what_the_orm_does():
             files = citizen_sql.material_list(application_id=case.pk, include_superseded=include_superseded)
             expected = list(selectors.material_list(application=case, include_superseded=include_superseded))
             assert [_loaded(m, UploadedMaterial) for m in files] == [_loaded(m, UploadedMaterial) for m in expected]
+        # The three in one statement: the same case, patient, timeline and files (superseded too).
+        together, timeline, every_file = citizen_sql.case_page(pk=case.pk)
+        assert _loaded(together, Application) == _loaded(theirs, Application) and together.diagnosis == theirs.diagnosis
+        with CaptureQueriesContext(connection) as queries:
+            patient = together.patient
+        assert len(queries) == 0
+        if theirs.patient is None:
+            assert patient is None
+        else:
+            assert _loaded(patient, Person) == _loaded(theirs.patient, Person) and patient.id_number == theirs.patient.id_number
+        assert [_loaded(e, ApplicationEvent) for e in timeline] == [_loaded(e, ApplicationEvent) for e in events]
+        assert [_loaded(m, UploadedMaterial) for m in every_file] == [
+            _loaded(m, UploadedMaterial) for m in selectors.material_list(application=case, include_superseded=True)
+        ]
+        assert [e.data for e in timeline] == [e.data for e in events]  # JSON decoded as the ORM does
     assert len(citizen_sql.event_list(application_id=cases[0].pk)) == 3  # the hidden note left out
     assert len(citizen_sql.material_list(application_id=cases[0].pk, include_superseded=True)) == 4
     assert len(citizen_sql.material_list(application_id=cases[0].pk, include_superseded=False)) == 3
     with pytest.raises(Application.DoesNotExist):
         citizen_sql.application_with_patient(pk=max(c.pk for c in cases) + 1000)
+    with pytest.raises(Application.DoesNotExist):
+        citizen_sql.case_page(pk=max(c.pk for c in cases) + 1000)
+    assert [len(part) for part in citizen_sql.case_page(pk=cases[0].pk)[1:]] == [3, 4]
     for user in users + [UserFactory()]:
         expected = selectors.account_person(user=user)
         assert selectors.account_person_id(user=user) == (expected.pk if expected else None)
@@ -204,6 +224,7 @@ def test_the_case_page_is_the_same_page_with_the_orms_querysets(client, monkeypa
     pages = {}
     for prepared in (True, False):
         monkeypatch.setattr(citizen_sql, "prepared_reads_available", lambda prepared=prepared: prepared)
+        page_memo_clear()  # each form renders its own pages (the memo would serve the first form's)
         pages[prepared] = [
             _without_tokens(client.get(reverse("applications:detail", args=[case.pk])).content.decode())
             for case in (cases[0], cases[2], cases[7])
