@@ -13,6 +13,8 @@ in this process's memory, keyed by **everything the page was rendered from**:
   forms send the visitor back there), elder mode, the unread badge;
 * the template's name. Templates, code and translations change only with a new process.
 
+The account's key and the template's name are kept as they are, the values as a digest of them.
+
 Nothing is invalidated, because nothing can go stale: a case that moves on reads differently, so
 its page misses and is rendered afresh; the old entry ages out of the LRU. What is *not* keyed
 makes the page bypass the memo: flash messages waiting to be shown, a context value of a type
@@ -33,6 +35,8 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import enum
+import hashlib
+import pickle
 import threading
 import uuid
 from collections import OrderedDict
@@ -143,10 +147,16 @@ def _page_key(request: HttpRequest, template_name: str, context: dict) -> tuple 
     if len(get_messages(request)):  # counting loads them without marking them shown
         return None
     try:
-        content = context_key(context)
-    except _Unkeyable:
+        seen: dict = {}
+        values = (context_key(getattr(user, "_wrapped", user), seen), _shell_key(request), context_key(context, seen))
+        # Kept as a digest: the values themselves (a case page's are some 400 strings, dates and
+        # numbers) would take more memory than the page. Pickling writes every value with its
+        # type, so equal digests mean equal values; equal values may pickle differently (a set's
+        # order), which costs a rendering, never a wrong page.
+        digest = hashlib.blake2b(pickle.dumps(values, protocol=pickle.HIGHEST_PROTOCOL), digest_size=32).digest()
+    except (_Unkeyable, pickle.PicklingError, TypeError, AttributeError):
         return None
-    return (_instance_key(getattr(user, "_wrapped", user)), template_name, _shell_key(request), content)
+    return (user.pk, template_name, digest)
 
 
 def _shell_key(request: HttpRequest) -> tuple:
@@ -184,6 +194,9 @@ def context_key(value, seen: dict | None = None) -> object:
     if isinstance(value, Model):
         key = seen.get(id(value))
         if key is None:
+            # Related rows can point back (a one-to-one caches both ends): met again inside
+            # itself, an instance is named, its values being keyed already where it was first met.
+            seen[id(value)] = ("row", type(value), value.pk)
             key = seen[id(value)] = _instance_key(value, seen)
         return key
     if isinstance(value, dict):

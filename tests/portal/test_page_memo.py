@@ -239,6 +239,16 @@ def test_the_key_follows_every_loaded_value_and_related_row():
     assert page_memo.context_key(bare) != page_memo.context_key(same)
 
 
+def test_rows_that_point_back_at_each_other_are_keyed():
+    """A one-to-one caches both ends (the account and its identity): keying them must end."""
+    user, person = verified_citizen()
+    identity = user.identity  # caches the identity on the user, and the user on the identity
+    assert identity._state.fields_cache["user"] is user
+    key = page_memo.context_key(user)
+    identity.person.full_name = "改过"
+    assert page_memo.context_key(user) != key
+
+
 def test_values_with_state_of_their_own_are_not_keyed():
     """A model instance in an attribute compares by key alone; a bound form by identity;
     a queryset reads when rendered. The page is then rendered as usual."""
@@ -268,6 +278,28 @@ def test_the_store_keeps_the_latest_pages_within_its_budget():
     store.put(("page", 3), "y" * 10, budget=100)  # replacing an entry counts its new size
     store.put(("big",), "z" * 101, budget=100)  # larger than the budget: not kept, nothing dropped
     assert store.get(("big",)) is None and store.get(("page", 3)) == "y" * 10 and store.get(("page", 4))
+
+
+def test_the_store_holds_a_digest_of_the_values_not_the_values(client, citizen):
+    user, person = citizen
+    case = ApplicationFactory(applicant=user, patient=person, submitted=True)
+    client.get(reverse("applications:detail", args=[case.pk]))
+    ((account, template, digest),) = page_memo.memo._entries
+    assert (account, template) == (user.pk, "applications/detail.html")
+    assert isinstance(digest, bytes) and len(digest) == 32
+
+
+def test_a_context_that_cannot_be_pickled_is_rendered_as_usual(rf, citizen):
+    user, _ = citizen
+
+    class Local(forms.Form):  # a class defined in a function: pickle cannot name it
+        reason = forms.CharField()
+
+    request = rf.get("/applications/")
+    request.user = user
+    request._messages = []
+    response = page_memo.memo_render(request, "applications/list.html", {"applications": [], "page": None, "form": Local()})
+    assert response.status_code == 200 and len(page_memo.memo) == 0
 
 
 def test_an_unkeyable_context_is_rendered_as_usual(rf, citizen):
