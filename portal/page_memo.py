@@ -174,12 +174,14 @@ def _shell_key(request: HttpRequest) -> tuple:
 _PLAIN = (str, int, float, bool, decimal.Decimal, dt.date, dt.time, dt.timedelta, uuid.UUID, bytes, type(None), enum.Enum)
 # The exact types a row's values have when read from the database (subclasses go the long way).
 _PLAIN_TYPES = frozenset({str, int, float, bool, decimal.Decimal, dt.date, dt.datetime, dt.time, dt.timedelta, uuid.UUID, bytes, type(None)})
+_ROW_TYPES = _PLAIN_TYPES | {dict, list}
 
 
 def context_key(value, seen: dict | None = None) -> object:
-    """A hashable value equal for two contexts exactly when they render the same page: plain
-    values as they are, containers item by item, a model instance as its class, its loaded
-    ``__dict__`` values and the related rows cached on it, an unbound form as its class.
+    """What the page is rendered from, in values that pickle alike only when they are alike
+    (``_page_key`` digests the pickle): plain values as they are, containers item by item, a
+    model instance as its class, its loaded ``__dict__`` values (JSON as it is) and the related
+    rows cached on it, an unbound form as its class.
     Raises ``_Unkeyable`` for anything else (a bound form, a queryset, an object with state of
     its own), so the page is rendered as usual rather than keyed on less than it shows.
 
@@ -217,13 +219,15 @@ def _instance_key(obj: Model, seen: dict | None = None) -> tuple:
     values = obj.__dict__.copy()
     del values["_state"]
     prefetched = values.pop("_prefetched_objects_cache", None)
+    cached = obj._state.fields_cache
     related = tuple(
-        (name, None if row is None else context_key(row, seen)) for name, row in obj._state.fields_cache.items()
-    )
+        (name, None if row is None else context_key(row, seen)) for name, row in cached.items()
+    ) if cached else ()
     if prefetched:
         related += tuple((name, context_key(list(rows), seen)) for name, rows in prefetched.items())
-    # Most rows hold only plain values: their items as they are (set, map and type run in C; a
-    # page of 20 cases with their patients and catalog rows is 80 instances).
-    if set(map(type, values.values())) <= _PLAIN_TYPES:
+    # Most rows hold only plain values and JSON (dicts and lists, which the pickle that digests
+    # the key writes whole): their items as they are (set, map and type run in C; a page of 20
+    # cases with their patients and catalog rows is 80 instances).
+    if set(map(type, values.values())) <= _ROW_TYPES:
         return (type(obj), tuple(values.items()), related)
     return (type(obj), tuple((name, context_key(value, seen)) for name, value in values.items()), related)

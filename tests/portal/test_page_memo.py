@@ -1,5 +1,6 @@
 """portal.page_memo: 我的申请 and the case page served again from this process's memory, for as
 long as what they are rendered from stays the same; never another account's page, never a stale one."""
+import pickle
 import re
 
 import pytest
@@ -234,6 +235,10 @@ def test_the_key_follows_every_loaded_value_and_related_row():
     again = Application.objects.select_related("patient").get(pk=case.pk)
     again.patient.full_name = "别人"
     assert page_memo.context_key({"a": same}) != page_memo.context_key({"a": again})
+    # JSON in a row is keyed whole.
+    again = Application.objects.select_related("patient").get(pk=case.pk)
+    again.self_check = {**(again.self_check or {}), "changed": True}
+    assert pickle.dumps(page_memo.context_key({"a": same})) != pickle.dumps(page_memo.context_key({"a": again}))
     # A relation not loaded is not in the key, and neither is it shown without a query.
     bare = Application.objects.get(pk=case.pk)
     assert page_memo.context_key(bare) != page_memo.context_key(same)
