@@ -122,9 +122,12 @@ def _statements() -> dict[str, prepared.Prepared]:
     # timeline (1) and all its files (2), each part's columns beside NULLs of the others' types,
     # each part numbered in its own order (the same orders as ``events`` and ``materials``).
     parts = [
-        (prepared.select_columns(Application, "a") + prepared.select_columns(Person, "p"), [*_fields(Application), *_fields(Person)]),
-        (prepared.select_columns(ApplicationEvent, "e"), _fields(ApplicationEvent)),
-        (prepared.select_columns(UploadedMaterial, "m"), _fields(UploadedMaterial)),
+        (
+            prepared.select_columns(Application, "a") + prepared.select_columns(Person, "p"),
+            prepared.loaded_fields(Application) + prepared.loaded_fields(Person),
+        ),
+        (prepared.select_columns(ApplicationEvent, "e"), prepared.loaded_fields(ApplicationEvent)),
+        (prepared.select_columns(UploadedMaterial, "m"), prepared.loaded_fields(UploadedMaterial)),
     ]
 
     def columns(own: int) -> str:
@@ -160,10 +163,6 @@ def _statements() -> dict[str, prepared.Prepared]:
         "own_person": prepared.Prepared("citizen_own_person", own_person, _TYPES),
         "case_page": prepared.Prepared("citizen_case_page_reads", case_page, _TYPES),
     }
-
-
-def _fields(model) -> list:
-    return prepared.loaded_fields(model)
 
 
 def _run(name: str, params: dict) -> list[tuple]:
@@ -205,8 +204,8 @@ def case_page(*, pk: int) -> tuple[Application, list[ApplicationEvent], list[Upl
     rows = _run("case_page", {"pk": pk})
     if not rows or rows[0][0] != 0:
         raise Application.DoesNotExist
-    case_width = len(_fields(Application)) + len(_fields(Person))
-    events_end = 2 + case_width + len(_fields(ApplicationEvent))
+    case_width = len(prepared.loaded_fields(Application)) + len(prepared.loaded_fields(Person))
+    events_end = 2 + case_width + len(prepared.loaded_fields(ApplicationEvent))
     application = _with_patient(rows[0][2:2 + case_width], frozenset(), frozenset())
     events, materials = [], []
     for row in rows[1:]:

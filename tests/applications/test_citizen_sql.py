@@ -167,22 +167,27 @@ def _case_page_world():
     return users, cases
 
 
+def _assert_same_case(mine: Application, theirs: Application) -> None:
+    """``mine`` is ``theirs`` (read with ``select_related("patient")``): every field, the patient
+    already there, both decrypted as the ORM does."""
+    assert mine.get_deferred_fields() == set() and _loaded(mine, Application) == _loaded(theirs, Application)
+    assert mine.diagnosis == theirs.diagnosis
+    with CaptureQueriesContext(connection) as queries:
+        patient = mine.patient
+    assert len(queries) == 0
+    if theirs.patient is None:
+        assert patient is None
+    else:
+        assert _loaded(patient, Person) == _loaded(theirs.patient, Person) and patient.id_number == theirs.patient.id_number
+
+
 def test_the_case_pages_statements_read_what_the_orm_does():
     from applications.models import ApplicationEvent, UploadedMaterial
 
     users, cases = _case_page_world()
     for case in cases:
-        mine = citizen_sql.application_with_patient(pk=case.pk)
         theirs = Application.objects.select_related("patient").get(pk=case.pk)
-        assert mine.get_deferred_fields() == set() and _loaded(mine, Application) == _loaded(theirs, Application)
-        assert mine.diagnosis == theirs.diagnosis  # decrypted as the ORM does
-        with CaptureQueriesContext(connection) as queries:
-            patient = mine.patient
-        assert len(queries) == 0
-        if theirs.patient is None:
-            assert patient is None
-        else:
-            assert _loaded(patient, Person) == _loaded(theirs.patient, Person) and patient.id_number == theirs.patient.id_number
+        _assert_same_case(citizen_sql.application_with_patient(pk=case.pk), theirs)
         events = citizen_sql.event_list(application_id=case.pk)
         expected = list(case.events.filter(visible_to_citizen=True).order_by("created_at", "pk"))
         assert [_loaded(e, ApplicationEvent) for e in events] == [_loaded(e, ApplicationEvent) for e in expected]
@@ -192,14 +197,7 @@ def test_the_case_pages_statements_read_what_the_orm_does():
             assert [_loaded(m, UploadedMaterial) for m in files] == [_loaded(m, UploadedMaterial) for m in expected]
         # The three in one statement: the same case, patient, timeline and files (superseded too).
         together, timeline, every_file = citizen_sql.case_page(pk=case.pk)
-        assert _loaded(together, Application) == _loaded(theirs, Application) and together.diagnosis == theirs.diagnosis
-        with CaptureQueriesContext(connection) as queries:
-            patient = together.patient
-        assert len(queries) == 0
-        if theirs.patient is None:
-            assert patient is None
-        else:
-            assert _loaded(patient, Person) == _loaded(theirs.patient, Person) and patient.id_number == theirs.patient.id_number
+        _assert_same_case(together, theirs)
         assert [_loaded(e, ApplicationEvent) for e in timeline] == [_loaded(e, ApplicationEvent) for e in events]
         assert [_loaded(m, UploadedMaterial) for m in every_file] == [
             _loaded(m, UploadedMaterial) for m in selectors.material_list(application=case, include_superseded=True)
