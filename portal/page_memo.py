@@ -26,9 +26,10 @@ CSRF: the page is rendered with a placeholder for the token and the request's ow
 token put in its place on every serve, so a kept page never carries another request's token, and
 the token cookie is set as a normal rendering would.
 
-The entries hold personal data (patients' masked names, diseases, case numbers, statuses, file names), as the request
-did while rendering: they live only in this process's memory, bounded by ``PAGE_MEMO_BYTES``
-(0 turns the memo off), are never written to Redis, disk or logs, and go with the process.
+The entries hold personal data (patients' masked names, diseases, case numbers, statuses, file
+names), as the request did while rendering: they live only in this process's memory, bounded by
+``PAGE_MEMO_BYTES`` (0 turns the memo off), are never written to Redis, disk or logs, and go
+with the process.
 """
 from __future__ import annotations
 
