@@ -93,13 +93,8 @@ def _page_keys_sql() -> str:
 def _statements() -> dict[str, prepared.Prepared]:
     table, person = _quote(Application._meta.db_table), _quote(Person._meta.db_table)
     columns = prepared.select_columns(Application, "a", _APPLICATION_DEFERRED) + prepared.select_columns(Person, "p", _PATIENT_DEFERRED)
-    # A page that reads as many rows as asked (more may follow) carries the account's whole count
-    # too, in the same snapshot: a first page with more behind it needs no second round trip to
-    # count. The count is a subquery PostgreSQL runs only when the CASE needs it (an InitPlan),
-    # so a shorter page (most accounts have a case or two) costs nothing more.
     page = (
-        f"SELECT {', '.join(columns)},"
-        f" CASE WHEN count(*) OVER () >= %(limit)s THEN (SELECT count(*) FROM ({_case_ids_sql()}) n) END FROM {table} a"
+        f"SELECT {', '.join(columns)} FROM {table} a"
         f" JOIN ({_page_keys_sql()}) ids ON ids.{_column(Application, 'id')} = a.{_column(Application, 'id')}"
         f" LEFT JOIN {person} p ON p.{_column(Person, 'id')} = a.{_column(Application, 'patient')}"
         # selectors.application_list_for_citizen's order: newest first, the key breaking ties.
@@ -233,16 +228,13 @@ def _with_patient(row, application_deferred: frozenset[str], patient_deferred: f
 class CitizenApplicationList:
     """The cases ``application_list_for_citizen(user=...)`` lists, in its order, with the patient
     joined and the deferred fields left unread, as a sequence a ``Paginator`` can page: ``count()``
-    and slices each run one prepared statement, and a slice that read rows counts them too."""
+    and slices each run one prepared statement."""
 
     def __init__(self, *, user_id: int) -> None:
         self.user_id = user_id
-        self._count: int | None = None  # as the last page read counted them
 
     def count(self) -> int:
-        if self._count is None:
-            self._count = _run("count", {"user": self.user_id})[0][0]
-        return self._count
+        return _run("count", {"user": self.user_id})[0][0]
 
     def __len__(self) -> int:
         return self.count()
@@ -256,6 +248,4 @@ class CitizenApplicationList:
         limit = None if index.stop is None else index.stop - start
         depth = None if limit is None else start + limit  # LIMIT NULL: no cut
         rows = _run("page", {"user": self.user_id, "limit": limit, "offset": start, "depth": depth})
-        if rows and rows[0][-1] is not None:
-            self._count = rows[0][-1]
-        return [_with_patient(row[:-1], _APPLICATION_DEFERRED, _PATIENT_DEFERRED) for row in rows]
+        return [_with_patient(row, _APPLICATION_DEFERRED, _PATIENT_DEFERRED) for row in rows]
