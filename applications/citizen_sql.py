@@ -105,11 +105,6 @@ def _statements() -> dict[str, prepared.Prepared]:
         f" LEFT JOIN {person} p ON p.{_column(Person, 'id')} = a.{_column(Application, 'patient')}"
         f" WHERE a.{_column(Application, 'id')} = %(pk)s"
     )
-    events = (
-        f"SELECT {', '.join(prepared.select_columns(ApplicationEvent, 'e'))} FROM {_quote(ApplicationEvent._meta.db_table)} e"
-        f" WHERE e.{_column(ApplicationEvent, 'application')} = %(application)s AND e.{_column(ApplicationEvent, 'visible_to_citizen')}"
-        f" ORDER BY e.{_column(ApplicationEvent, 'created_at')}, e.{_column(ApplicationEvent, 'id')}"
-    )
     materials = (
         f"SELECT {', '.join(prepared.select_columns(UploadedMaterial, 'm'))} FROM {_quote(UploadedMaterial._meta.db_table)} m"
         f" WHERE m.{_column(UploadedMaterial, 'application')} = %(application)s{{current}}"
@@ -120,7 +115,8 @@ def _statements() -> dict[str, prepared.Prepared]:
     )
     # The case page's three reads in one round trip: the case with its patient (part 0), its
     # timeline (1) and all its files (2), each part's columns beside NULLs of the others' types,
-    # each part numbered in its own order (the same orders as ``events`` and ``materials``).
+    # each part numbered in its own order (the timeline's as
+    # ``selectors.application_event_list_for_citizen``, the files' as ``materials``).
     parts = [
         (
             prepared.select_columns(Application, "a") + prepared.select_columns(Person, "p"),
@@ -153,7 +149,6 @@ def _statements() -> dict[str, prepared.Prepared]:
         "count": prepared.Prepared("citizen_case_count", f"SELECT count(*) FROM ({_case_ids_sql()}) ids", _TYPES),
         "page": prepared.Prepared("citizen_case_page", page, _TYPES),
         "application": prepared.Prepared("citizen_application", one, _TYPES),
-        "events": prepared.Prepared("citizen_events", events, _TYPES),
         "materials": prepared.Prepared("citizen_materials", materials.format(current=""), _TYPES),
         "materials_current": prepared.Prepared(
             "citizen_materials_current",
@@ -184,11 +179,6 @@ def application_with_patient(*, pk: int) -> Application:
     if not rows:
         raise Application.DoesNotExist
     return _with_patient(rows[0], frozenset(), frozenset())
-
-
-def event_list(*, application_id: int) -> list[ApplicationEvent]:
-    """``selectors.application_event_list_for_citizen``'s events."""
-    return [prepared.instance(ApplicationEvent, frozenset(), row) for row in _run("events", {"application": application_id})]
 
 
 def material_list(*, application_id: int, include_superseded: bool) -> list[UploadedMaterial]:

@@ -228,9 +228,8 @@ def material_get_for_citizen(*, user, application_pk: int, pk: int) -> UploadedM
 # --- what a page shows ------------------------------------------------------------------------
 
 def application_event_list_for_citizen(*, application: Application) -> list[ApplicationEvent]:
-    """The timeline a citizen sees, read now (a prepared statement on PostgreSQL)."""
-    if citizen_sql.prepared_reads_available():
-        return citizen_sql.event_list(application_id=application.pk)
+    """The timeline a citizen sees, read now (on PostgreSQL the case page reads it with the case:
+    ``application_page_for_citizen``)."""
     return list(application.events.filter(visible_to_citizen=True).order_by("created_at", "pk"))
 
 
