@@ -114,7 +114,7 @@ def _capture(client, method: str, path: str, **kwargs) -> dict:
     statements = [q["sql"] for q in queries.captured_queries]
     slowest = sorted(queries.captured_queries, key=lambda q: float(q["time"]), reverse=True)[:3]
     # The session lookup is the same on every page; the page's own slowest statement is the news.
-    own = [q for q in slowest if "django_session" not in q["sql"]]
+    own = [q for q in slowest if "portal_session" not in q["sql"]]
     plan = _explain(own[0]["sql"]) if own else None
     return {
         "plan": plan,

@@ -291,7 +291,7 @@ def _slowest_section(add, results: list[dict]) -> None:
         return
     for name in (*ADMIN_PAGES, "dashboard_hot", "dashboard_typical", "detail", "track_lookup"):
         probe = result["probe"]["targets"].get(name, {}).get("probe", {})
-        for q in [q for q in probe.get("slowest") or [] if "django_session" not in q["sql"]][:1]:
+        for q in [q for q in probe.get("slowest") or [] if "portal_session" not in q["sql"]][:1]:
             add(f"- **{name}** ({result['scale']}): {q['ms']} ms — `{q['sql'][:600]}`")
             if probe.get("plan"):
                 # The plan's verdict lines: its top, every sequential scan and filter, spills, total.

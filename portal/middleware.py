@@ -111,14 +111,15 @@ class NoStoreForPersonalDataMiddleware:
 
 
 class AuthenticationMiddleware(auth_middleware.AuthenticationMiddleware):
-    """Django's, and a session signed in under a backend's old path is moved to its successor.
+    """Django's, with the account the session was read with (``portal.sessions``) handed to the
+    backend, and a session signed in under a backend's old path moved to its successor.
 
     ``portal.auth_backends`` replaced Django's and allauth's backends (the same classes with a
     cheaper user read). A session names the backend that signed it in, and Django signs out a
     session whose backend is no longer in ``AUTHENTICATION_BACKENDS``; so the first request of
     such a session rewrites the name (one session save), and nobody is signed out by the change.
-    Once no session older than the change can be alive (``SESSION_COOKIE_AGE`` after the deploy),
-    this class can go back to being Django's.
+    Once no session older than that change can be alive (``SESSION_COOKIE_AGE`` after the
+    deploy), the move can go.
     """
 
     def process_request(self, request):
@@ -136,9 +137,14 @@ def _move_to_successor_backend(session) -> None:
 
 
 def _user(request):
-    if not hasattr(request, "_cached_user"):
-        _move_to_successor_backend(request.session)
-    return auth_middleware.get_user(request)
+    if hasattr(request, "_cached_user"):
+        return request._cached_user
+    from portal.auth_backends import account_row_given
+
+    session = request.session
+    _move_to_successor_backend(session)  # reads the session, and with it its account (portal.sessions)
+    with account_row_given(getattr(session, "account_row", None)):
+        return auth_middleware.get_user(request)
 
 
 async def _auser(request):

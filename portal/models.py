@@ -1,4 +1,5 @@
 from django.contrib.auth.models import AbstractUser
+from django.contrib.sessions.base_session import AbstractBaseSession
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -16,6 +17,30 @@ class User(AbstractUser):
     class Meta:
         verbose_name = _("账户")
         verbose_name_plural = _("账户")
+
+
+class Session(AbstractBaseSession):
+    """A session (``SESSION_ENGINE = "portal.sessions"``), with the account signed in to it.
+
+    Django's session row plus its account's key, written from the session's own
+    ``_auth_user_id`` on every save: a signed-in request reads its session and its account in one
+    statement (``portal.sessions``), and an account's sessions can be found (and ended) by key.
+    """
+
+    # No foreign-key constraint: a request still holding a session of an account deleted
+    # meanwhile saves it without an error (the account's deletion removed its other sessions).
+    user = models.ForeignKey(
+        User, on_delete=models.CASCADE, null=True, blank=True, db_constraint=False, related_name="+"
+    )
+
+    class Meta(AbstractBaseSession.Meta):
+        db_table = "portal_session"
+
+    @classmethod
+    def get_session_store_class(cls):
+        from portal.sessions import SessionStore
+
+        return SessionStore
 
 
 class Identity(models.Model):

@@ -269,3 +269,15 @@ def household_member_remove(*, account, member_id: int) -> None:
     # Only once the rows are gone for good; a rollback must not leave rows without files.
     transaction.on_commit(delete_files)
     logger.info("household member removed account=%s member=%s", account.pk, member_id)
+
+
+def session_clear_expired() -> int:
+    """Delete the sessions past their expiry (what ``manage.py clearsessions`` does), in Django's
+    own table too (``portal.sessions`` says why it may still hold some), and say how many: each
+    row names its account, so none is kept once it can no longer sign anybody in."""
+    from django.contrib.sessions.models import Session as DjangoSession
+
+    from portal.models import Session
+
+    now = timezone.now()
+    return sum(model.objects.filter(expire_date__lt=now).delete()[0] for model in (Session, DjangoSession))

@@ -1,78 +1,115 @@
-"""Sessions: kept in the database, read through the cache (``SESSION_ENGINE = "portal.sessions"``).
+"""Sessions in the database, each row with its account's key (``SESSION_ENGINE = "portal.sessions"``).
 
-Every signed-in request reads its session. From Redis that is one GET; from PostgreSQL it was a
-query, about a fifth of an empty signed-in page's time. The database stays the record: a session
-is written there first, and any page works from the database alone when the cache does not answer.
+Every signed-in request reads its session and then its account. On PostgreSQL both come from one
+statement, prepared once per connection (``portal.prepared``): the session row joined to the
+account by the key kept beside it (``portal.models.Session.user``), with what
+``portal.auth_backends`` reads with every account (the header's unread badge, the own person).
+The backend takes the account from there (``portal.middleware`` hands it over) instead of asking
+again. The sessions used to be read through Redis: that was a round trip of its own, a way for an
+ended session to outlive a Redis outage by minutes, and a path that had to survive Redis being
+down; now Redis is not on a signed-in request's path at all.
 
-Two things Django's ``cached_db`` leaves open, closed here:
-
-* It raises when the cache is unreachable while it re-fills the cache after a miss, or while it
-  deletes a session at logout: a Redis outage would turn every signed-in page into a 500. Here a
-  failing cache is logged and skipped.
-* A logout (or a session ended by the staff idle timeout) that could not reach the cache leaves
-  the old entry there; when the cache came back, the ended session would work again. So an entry
-  lives at most ``SESSION_CACHE_SECONDS`` (five minutes), not the session's eight hours: that
-  bounds how long an ended session can outlive an outage. (The user row is still read on every
-  request, so a changed password or a deactivated account ends sessions at once.)
+Elsewhere (SQLite, the embedded default) the session is read as Django's database backend reads
+it, and the account by its own query. Writing, expiry and ``clearsessions`` are Django's; the
+expired rows are deleted every night (``portal.tasks.session_clear_expired``).
 """
 from __future__ import annotations
 
-import logging
+import functools
 
-from django.conf import settings
-from django.contrib.sessions.backends import cached_db
-from django.contrib.sessions.backends.db import SessionStore as DBStore
+from django.contrib.auth import SESSION_KEY, get_user_model
+from django.contrib.sessions.backends import db
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.utils import timezone
 
-logger = logging.getLogger(__name__)
-
-
-def _cache_seconds(store: cached_db.SessionStore, expiry=None) -> int:
-    age = store.get_expiry_age(expiry=expiry) if expiry is not None else store.get_expiry_age()
-    return max(0, min(age, int(getattr(settings, "SESSION_CACHE_SECONDS", 300))))
+from portal import prepared
 
 
-class SessionStore(cached_db.SessionStore):
+@functools.cache
+def _session_statement() -> prepared.Prepared:
+    from portal.auth_backends import account_select_sql
+    from portal.models import Session
+
+    quote = connection.ops.quote_name
+    meta, user = Session._meta, get_user_model()._meta
+    return prepared.Prepared(
+        "portal_session_read",
+        f"SELECT s.{quote(meta.get_field('session_data').column)}, {account_select_sql(alias='u')}"
+        f" FROM {quote(meta.db_table)} s LEFT JOIN {quote(user.db_table)} u"
+        f" ON u.{quote(user.pk.column)} = s.{quote(meta.get_field('user').column)}"
+        f" WHERE s.{quote(meta.pk.column)} = %(key)s AND s.{quote(meta.get_field('expire_date').column)} > %(now)s",
+        {"key": "varchar", "now": "timestamptz"},
+    )
+
+
+class SessionStore(db.SessionStore):
+    # The account row read with the session (``portal.auth_backends.account_select_sql``'s
+    # columns), None when the session has no account or was not read that way.
+    account_row: tuple | None = None
+
+    @classmethod
+    def get_model_class(cls):
+        from portal.models import Session
+
+        return Session
+
     def load(self):
-        try:
-            data = self._cache.get(self.cache_key)
-        except Exception:  # noqa: BLE001 - an unreachable cache: the database answers
-            logger.warning("session cache unavailable; reading the session from the database")
-            data = None
-        if data is not None:
-            return data
-        stored = self._get_session_from_db()
-        if not stored:
+        if connection.vendor != "postgresql" or self.session_key is None:
+            return super().load()
+        key = self.session_key
+        rows = prepared.fetch(_session_statement(), {"key": key, "now": timezone.now()})
+        if rows:
+            session_data, *account = rows[0]
+            self.account_row = tuple(account) if account[0] is not None else None
+            return self.decode(session_data)
+        moved = self._moved_from_djangos_table(key)
+        if moved is None:
+            # As Django's: an unknown or expired key is dropped, a new one is made on save.
+            self._session_key = None
             return {}
-        data = self.decode(stored.session_data)
-        self._cache_set(data, _cache_seconds(self, expiry=stored.expire_date))
-        return data
+        return self.decode(moved.session_data)
 
-    def exists(self, session_key):
-        try:
-            if session_key and (self.cache_key_prefix + session_key) in self._cache:
-                return True
-        except Exception:  # noqa: BLE001
-            logger.warning("session cache unavailable; asking the database whether a key exists")
-        return DBStore.exists(self, session_key)
+    def _get_session_from_db(self):
+        # Django's read (SQLite), with the same fallback as ``load``.
+        key = self.session_key
+        session = super()._get_session_from_db()
+        if session is None and key is not None:
+            session = self._moved_from_djangos_table(key)
+            if session is not None:
+                self._session_key = key
+        return session
 
-    def save(self, must_create=False):
-        DBStore.save(self, must_create)
-        self._cache_set(self._session, _cache_seconds(self))
+    def _moved_from_djangos_table(self, key: str):
+        """A session the release before ``portal/migrations/0004_session`` wrote to Django's own
+        table while the upgrade rolled (the migration copied the others): moved here at its first
+        visit, so the upgrade signs nobody out. Once ``SESSION_COOKIE_AGE`` has passed since that
+        upgrade, Django's table is empty (``portal.services.session_clear_expired``) and this can go."""
+        from django.contrib.sessions.models import Session as DjangoSession
 
-    def delete(self, session_key=None):
-        DBStore.delete(self, session_key)
-        if session_key is None:
-            if self.session_key is None:
-                return
-            session_key = self.session_key
-        try:
-            self._cache.delete(self.cache_key_prefix + session_key)
-        except Exception:  # noqa: BLE001 - the entry expires within SESSION_CACHE_SECONDS
-            logger.warning("session cache unavailable at logout; its entry expires within %ss",
-                           getattr(settings, "SESSION_CACHE_SECONDS", 300))
+        old = DjangoSession.objects.filter(session_key=key, expire_date__gt=timezone.now()).first()
+        if old is None:
+            return None
+        model = self.get_model_class()
+        moved = model(session_key=key, session_data=old.session_data, expire_date=old.expire_date,
+                      user_id=_account_key(self.decode(old.session_data).get(SESSION_KEY)))
+        with transaction.atomic():
+            model.objects.bulk_create([moved], ignore_conflicts=True)  # two requests may move it at once
+            old.delete()
+        return moved
 
-    def _cache_set(self, data, seconds: int) -> None:
-        try:
-            self._cache.set(self.cache_key, data, seconds)
-        except Exception:  # noqa: BLE001
-            logger.warning("session cache unavailable; the session stays in the database only")
+    def create_model_instance(self, data):
+        session = super().create_model_instance(data)
+        session.user_id = _account_key(data.get(SESSION_KEY))
+        return session
+
+
+def _account_key(value) -> int | None:
+    from portal.models import User
+
+    if value is None:
+        return None
+    try:
+        return User._meta.pk.to_python(value)
+    except ValidationError:
+        return None

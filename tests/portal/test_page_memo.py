@@ -94,7 +94,12 @@ def test_a_kept_page_reads_what_a_rendered_one_reads(client, citizen):
         with CaptureQueriesContext(connection) as kept:
             client.get(path)
         assert page_memo.memo.hits, path
-        assert [q["sql"] for q in kept] == [q["sql"] for q in rendered], path
+        assert _statements(kept) == _statements(rendered), path
+
+
+def _statements(queries) -> list[str]:
+    # The session is read as of the request's time (portal.sessions), the one value that differs.
+    return [re.sub(r"'\d{4}-\d\d-\d\dT[\d:.]+\+00:00'::timestamptz", "<now>", q["sql"]) for q in queries]
 
 
 def test_a_case_that_moves_on_is_shown_as_it_is_now(client, citizen):

@@ -1,13 +1,20 @@
-"""Sessions kept in PostgreSQL and read through Redis (``portal.sessions``): a signed-in page reads
-no session row while the cache holds it, works from the database when the cache is down, and a
-session ended while the cache was down does not come back for longer than SESSION_CACHE_SECONDS."""
+"""Sessions in the database with their account's key (``portal.sessions``): a signed-in request
+reads its session and its account in one statement, Redis is not on the way, expired sessions are
+neither read nor kept, and the sessions of Django's table come over without signing anyone out."""
+import datetime as dt
+import importlib
+
 import pytest
-from django.contrib.sessions.models import Session
-from django.core.cache import cache
+from django.apps import apps
+from django.contrib.auth import SESSION_KEY
+from django.contrib.sessions.backends.db import SessionStore as DjangoDBStore
+from django.contrib.sessions.models import Session as DjangoSession
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
+from portal.models import Session, User
 from portal.sessions import SessionStore
 from tests.factories import UserFactory
 
@@ -18,64 +25,174 @@ DOWN = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
                     "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2}}}
 
 
-def _session_reads(queries) -> int:
-    return sum('FROM "django_session"' in q["sql"] for q in queries)
+def _fields(user) -> dict:
+    return {f.attname: getattr(user, f.attname) for f in User._meta.concrete_fields}
 
 
-def test_a_signed_in_page_reads_the_session_from_the_cache(client):
-    client.force_login(UserFactory())
-    client.get(reverse("applications:list"))
-    with CaptureQueriesContext(connection) as ctx:
-        assert client.get(reverse("applications:list")).status_code == 200
-    assert _session_reads(ctx.captured_queries) == 0
+def _reads_of(table: str, queries) -> list[str]:
+    return [q["sql"] for q in queries if f'FROM "{table}"' in q["sql"]]
 
 
-def test_the_database_is_the_record(client):
+def test_a_session_row_names_its_account(client):
+    anonymous = SessionStore()
+    anonymous["cart"] = 1
+    anonymous.save()
+    assert Session.objects.get(pk=anonymous.session_key).user_id is None
     user = UserFactory()
     client.force_login(user)
-    key = client.cookies["sessionid"].value
-    assert Session.objects.filter(session_key=key).exists()
-    cache.clear()  # an emptied (restarted) Redis
-    with CaptureQueriesContext(connection) as ctx:
+    assert Session.objects.get(pk=client.cookies["sessionid"].value).user_id == user.pk
+    assert not DjangoSession.objects.exists()  # Django's table is no longer written
+
+
+def test_a_signed_in_page_reads_session_and_account_in_one_statement(client):
+    from applications.selectors import account_person_id
+    from notifications.selectors import INBOX_UNREAD_ATTRIBUTE
+    from tests.certifications.factories import citizen
+
+    user, me = citizen()
+    client.force_login(user)
+    with CaptureQueriesContext(connection) as queries:
         response = client.get(reverse("applications:list"))
-    assert response.status_code == 200 and response.wsgi_request.user == user
-    assert _session_reads(ctx.captured_queries) == 1  # read once, and put back in the cache
-    assert SessionStore(key).load()["_auth_user_id"] == str(user.pk)
+    assert response.status_code == 200
+    read = response.wsgi_request.user
+    (statement,) = _reads_of("portal_session", queries.captured_queries)
+    assert 'LEFT JOIN "portal_user" u' in statement
+    assert not _reads_of("portal_user", queries.captured_queries), "the account was read again"
+    assert type(read._wrapped) is User and _fields(read) == _fields(User.objects.get(pk=user.pk))
+    assert getattr(read, INBOX_UNREAD_ATTRIBUTE) == 0 and account_person_id(user=read) == me.pk
 
 
-def test_pages_sign_in_and_out_while_the_cache_is_down(client, settings, caplog):
-    settings.CACHES = {**settings.CACHES, **DOWN}  # Redis down; the shell's fragments stay in memory
+@pytest.mark.django_db(transaction=True)
+def test_outside_a_transaction_it_is_one_execute(client, monkeypatch):
+    monkeypatch.setitem(connection.settings_dict, "CONN_MAX_AGE", 60)  # as in production (compose)
+    client.force_login(UserFactory())
+    client.get(reverse("me:home"))  # the connection's first visit prepares it
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(reverse("me:home")).status_code == 200
+    sql = [q["sql"] for q in queries.captured_queries]
+    assert [s for s in sql if s.startswith("EXECUTE portal_session_read(")], sql
+    assert not [s for s in sql if "portal_account_read" in s or 'FROM "portal_user"' in s], sql
+
+
+def test_an_account_the_session_did_not_bring_is_read_by_key():
+    """The row read with the session serves only its own account."""
+    from portal.auth_backends import AuthenticationBackend, account_row_given
+
+    first, second = UserFactory(), UserFactory()
+    store = SessionStore()
+    store[SESSION_KEY] = str(first.pk)
+    store.save()
+    loaded = SessionStore(store.session_key)
+    loaded.load()
+    assert loaded.account_row[0] == first.pk
+    with account_row_given(loaded.account_row):
+        with CaptureQueriesContext(connection) as queries:
+            assert AuthenticationBackend().get_user(first.pk) == first
+        assert len(queries) == 0
+        with CaptureQueriesContext(connection) as queries:
+            assert AuthenticationBackend().get_user(second.pk) == second
+        assert len(queries) == 1
+
+
+def test_sessions_of_an_inactive_or_deleted_account_sign_nobody_in(client):
+    user = UserFactory()
+    client.force_login(user)
+    User.objects.filter(pk=user.pk).update(is_active=False)
+    response = client.get(reverse("applications:list"))
+    assert response.status_code == 302 and not response.wsgi_request.user.is_authenticated
+
+    other = UserFactory()
+    client.force_login(other)
+    key = client.cookies["sessionid"].value
+    other.delete()
+    assert not Session.objects.filter(pk=key).exists()  # the account's sessions go with it
+    assert client.get(reverse("applications:list")).status_code == 302
+
+
+def test_an_expired_session_is_not_read(client):
+    user = UserFactory()
+    client.force_login(user)
+    Session.objects.filter(user=user).update(expire_date=timezone.now() - dt.timedelta(seconds=1))
+    response = client.get(reverse("applications:list"))
+    assert response.status_code == 302 and not response.wsgi_request.user.is_authenticated
+
+
+def test_pages_sign_in_and_out_while_redis_is_down(client, settings, caplog):
+    settings.CACHES = {**settings.CACHES, **DOWN}  # the shell's fragments stay in memory
     user = UserFactory()
     client.force_login(user)
     response = client.get(reverse("applications:list"))
     assert response.status_code == 200 and response.wsgi_request.user == user
-    assert "session cache unavailable" in caplog.text  # the broken cache was really asked
     key = client.cookies["sessionid"].value
     assert client.post(reverse("account_logout")).status_code == 302
-    assert not Session.objects.filter(session_key=key).exists()
+    assert not Session.objects.filter(pk=key).exists()
     assert client.get(reverse("applications:list")).status_code == 302  # to the login page
+    assert "session" not in caplog.text.lower()  # nothing about sessions had to fall back
 
 
-def test_a_cached_entry_lives_at_most_session_cache_seconds(settings, monkeypatch):
-    settings.SESSION_CACHE_SECONDS = 300
-    seen = {}
-    real_set = cache.set
-    monkeypatch.setattr(cache, "set", lambda key, value, timeout=None: seen.update({key: timeout}) or real_set(key, value, timeout))
-    store = SessionStore()
-    store["x"] = 1
-    store.set_expiry(8 * 3600)
-    store.save(must_create=True)
-    assert seen[store.cache_key] == 300
-    cache.delete(store.cache_key)
-    SessionStore(store.session_key).load()  # a miss fills the cache again, with the same bound
-    assert seen[store.cache_key] == 300
+def test_expired_sessions_are_cleared_every_night(settings):
+    entry = settings.CELERY_BEAT_SCHEDULE["portal-session-clear-expired"]
+    assert entry["task"] == "portal.tasks.session_clear_expired"
 
 
-def test_an_ended_session_is_gone_from_the_cache_when_it_answers(client):
-    client.force_login(UserFactory())
-    key = client.cookies["sessionid"].value
-    client.get(reverse("applications:list"))
-    assert cache.get(SessionStore.cache_key_prefix + key) is not None
-    client.post(reverse("account_logout"))
-    assert cache.get(SessionStore.cache_key_prefix + key) is None
-    assert SessionStore(key).load() == {}
+def _djangos_sessions(user):
+    """Sessions as the release before portal/migrations/0004 wrote them, in Django's own table."""
+    signed_in, anonymous, expired = DjangoDBStore(), DjangoDBStore(), DjangoDBStore()
+    signed_in.update({SESSION_KEY: str(user.pk), "_auth_user_backend": "portal.auth_backends.AuthenticationBackend",
+                      "_auth_user_hash": user.get_session_auth_hash()})
+    anonymous["lang"] = "en"
+    for store in (signed_in, anonymous, expired):
+        store.save()
+    DjangoSession.objects.filter(pk=expired.session_key).update(expire_date=timezone.now() - dt.timedelta(seconds=1))
+    return signed_in, anonymous, expired
+
+
+def test_the_migration_copies_live_sessions_with_their_account_and_can_be_undone(client):
+    migration = importlib.import_module("portal.migrations.0004_session")
+    user = UserFactory()
+    signed_in, anonymous, expired = _djangos_sessions(user)
+
+    migration.sessions_copy(apps, None)
+    copied = {s.pk: s.user_id for s in Session.objects.all()}
+    assert copied == {signed_in.session_key: user.pk, anonymous.session_key: None}
+    # Left in Django's table for the release still running while the upgrade rolls.
+    assert DjangoSession.objects.count() == 3
+    client.cookies["sessionid"] = signed_in.session_key
+    response = client.get(reverse("applications:list"))
+    assert response.status_code == 200 and response.wsgi_request.user == user
+
+    Session.objects.filter(pk=anonymous.session_key).update(session_data=SessionStore().encode({"lang": "zh-hans"}))
+    migration.sessions_copy_back(apps, None)
+    assert DjangoDBStore(anonymous.session_key).load() == {"lang": "zh-hans"}  # what the new release wrote wins
+
+
+@pytest.mark.parametrize("database", ["postgresql", "other"])
+def test_a_session_the_old_release_wrote_during_the_roll_is_moved_at_its_first_visit(client, database, monkeypatch):
+    if database == "other":  # the embedded default's path: Django's read (SQLite)
+        monkeypatch.setattr(connection, "vendor", "sqlite")
+    user = UserFactory()
+    signed_in, anonymous, expired = _djangos_sessions(user)
+    client.cookies["sessionid"] = signed_in.session_key
+    response = client.get(reverse("applications:list"))
+    assert response.status_code == 200 and response.wsgi_request.user == user
+    assert Session.objects.get(pk=signed_in.session_key).user_id == user.pk
+    assert not DjangoSession.objects.filter(pk=signed_in.session_key).exists()
+    client.cookies["sessionid"] = expired.session_key
+    assert client.get(reverse("applications:list")).status_code == 302
+    assert not Session.objects.filter(pk=expired.session_key).exists()
+    assert SessionStore(anonymous.session_key).load() == {"lang": "en"}
+
+
+def test_expired_sessions_of_both_tables_are_cleared(settings):
+    user = UserFactory()
+    _djangos_sessions(user)
+    live, expired = SessionStore(), SessionStore()
+    for store in (live, expired):
+        store["x"] = 1
+        store.save()
+    Session.objects.filter(pk=expired.session_key).update(expire_date=timezone.now() - dt.timedelta(minutes=1))
+    from portal.tasks import session_clear_expired
+
+    assert session_clear_expired() == 2
+    assert list(Session.objects.values_list("pk", flat=True)) == [live.session_key]
+    assert DjangoSession.objects.count() == 2

@@ -36,7 +36,7 @@ def test_no_broker_means_eager_tasks():
     assert values["broker"] == "memory://"
 
 
-def test_sessions_go_through_the_cache_only_when_it_is_shared():
+def test_sessions_are_the_databases_with_or_without_redis():
     probe = "import django; from django.conf import settings; django.setup(); print(settings.SESSION_ENGINE)"
 
     def engine(**overrides):
@@ -45,5 +45,4 @@ def test_sessions_go_through_the_cache_only_when_it_is_shared():
         return out.stdout.strip().splitlines()[-1]
 
     assert engine(REDIS_URL="redis://127.0.0.1:6379/11") == "portal.sessions"
-    # A per-process cache: a logout in one process would not reach another's copy.
-    assert engine(REDIS_URL="", CELERY_BROKER_URL="") == "django.contrib.sessions.backends.db"
+    assert engine(REDIS_URL="", CELERY_BROKER_URL="") == "portal.sessions"
