@@ -180,8 +180,9 @@ def _queries_section(add, results: list[dict]) -> None:
     add("## Queries per page (in-process probe, `CaptureQueriesContext`)")
     add("")
     add("Cold: the first request with an empty cache and no copy of the catalog in the process; warm: the same "
-        "request right after it, as in a running server (session and catalog rows no longer read from "
-        "PostgreSQL, statements already prepared on the connection). Shown as cold (warm).")
+        "request right after it, as in a running server (catalog rows no longer read from PostgreSQL, "
+        "statements already prepared on the connection; the session is read with its account on every "
+        "request). Shown as cold (warm).")
     add("")
     names = []
     for result in results:
