@@ -62,9 +62,10 @@ def database_has_rows(db: str) -> bool:
 class Gunicorn:
     """gunicorn on loopback with a fixed number of sync workers; stopped by its own pid."""
 
-    def __init__(self, *, db: str, workers: int, env: dict[str, str]) -> None:
+    def __init__(self, *, db: str, workers: int, env: dict[str, str], tree: Path = BASE_DIR) -> None:
         self.port = free_port()
-        self.log = WORK_DIR / f"gunicorn-{db}.log"
+        self.tree = tree  # another checkout of the project (bench.ab), on this one's virtualenv
+        self.log = WORK_DIR / (f"gunicorn-{db}.log" if tree == BASE_DIR else f"gunicorn-{tree.name}-{db}.log")
         self.command = [
             str(BASE_DIR / ".venv" / "bin" / "gunicorn"), "portal.wsgi:application",
             "--bind", f"127.0.0.1:{self.port}", "--workers", str(workers), "--worker-class", "sync",
@@ -75,7 +76,7 @@ class Gunicorn:
 
     def __enter__(self) -> "Gunicorn":
         self.process = subprocess.Popen(
-            self.command, cwd=BASE_DIR, env=self.env, stdout=self.log.open("w"), stderr=subprocess.STDOUT
+            self.command, cwd=self.tree, env=self.env, stdout=self.log.open("w"), stderr=subprocess.STDOUT
         )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
