@@ -100,8 +100,10 @@ def table(base: Measure, head: Measure, targets: list[str]) -> str:
 def _probe(tree: Path, db: str, env: dict[str, str]) -> dict:
     out = AB_DIR / f"probe-{tree.name}-{db}.json"
     AB_DIR.mkdir(parents=True, exist_ok=True)
-    subprocess.run([sys.executable, "-m", "bench.probe", "--out", str(out)], cwd=tree, env=env, check=True,
-                   capture_output=True, timeout=900)
+    done = subprocess.run([sys.executable, "-m", "bench.probe", "--out", str(out)], cwd=tree, env=env,
+                          capture_output=True, text=True, timeout=900)
+    if done.returncode != 0:
+        raise SystemExit(f"bench.probe failed in {tree}:\n{(done.stderr or done.stdout)[-2000:]}")
     return json.loads(out.read_text())
 
 
