@@ -309,18 +309,38 @@ def material_slot_names(*, slots: list[dict]) -> dict[str, str]:
     return names
 
 
-def supplement_request_event(*, application: Application) -> ApplicationEvent | None:
-    """The latest "supplement requested" event: its ``data["items"]`` is the itemised notice."""
+def supplement_request_event(
+    *, application: Application, events: list[ApplicationEvent] | None = None
+) -> ApplicationEvent | None:
+    """The latest "supplement requested" event: its ``data["items"]`` is the itemised notice.
+
+    ``events``: the case's citizen timeline already read (``application_page_for_citizen``, oldest
+    first), searched instead of asking the database. The notice is written visible to the citizen
+    (``reviews.services.application_request_supplement``); one that is not has no place on the
+    citizen's page either."""
+    if events is not None:
+        return next((e for e in reversed(events) if e.kind == EventKind.SUPPLEMENT_REQUESTED), None)
     return application.events.filter(kind=EventKind.SUPPLEMENT_REQUESTED).order_by("-created_at", "-pk").first()
 
 
-def supplement_slots(*, application: Application) -> set[str]:
+def supplement_slots(
+    *,
+    application: Application,
+    events: list[ApplicationEvent] | None = None,
+    materials: list[UploadedMaterial] | None = None,
+) -> set[str]:
     """Slots the applicant may upload to while a supplement is requested: those holding a flagged
-    file, those named in the notice's items, and a catch-all when an item names no slot."""
-    slots = set(
-        application.materials.filter(flagged_for_supplement=True, superseded_at__isnull=True).values_list("slot", flat=True)
-    )
-    event = supplement_request_event(application=application)
+    file, those named in the notice's items, and a catch-all when an item names no slot.
+
+    ``events`` and ``materials`` (every file, superseded ones too): what the case page has read
+    already, so it asks the database nothing more. Uploads and resubmission read afresh."""
+    if materials is not None:
+        slots = {m.slot for m in materials if m.flagged_for_supplement and m.superseded_at is None}
+    else:
+        slots = set(
+            application.materials.filter(flagged_for_supplement=True, superseded_at__isnull=True).values_list("slot", flat=True)
+        )
+    event = supplement_request_event(application=application, events=events)
     for item in (event.data.get("items", []) if event else []):
         slot = item.get("slot") if isinstance(item, dict) else None
         slots.add(slot or SUPPLEMENT_EXTRA_SLOT)

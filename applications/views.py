@@ -408,8 +408,9 @@ def application_detail(request: HttpRequest, pk: int) -> HttpResponse:
     is_applicant = application.applicant_id == request.user.pk
     supplement = None
     if application.status == ApplicationStatus.SUPPLEMENT_REQUESTED:
-        event = selectors.supplement_request_event(application=application)
-        allowed = selectors.supplement_slots(application=application)
+        # From the timeline and files just read: no statement of their own.
+        event = selectors.supplement_request_event(application=application, events=events)
+        allowed = selectors.supplement_slots(application=application, events=events, materials=materials)
         supplement = {
             "event": event,
             "items": (event.data.get("items", []) if event else []),

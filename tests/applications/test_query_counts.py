@@ -1,16 +1,21 @@
 """The application page (material slots, files, timeline) and the wizard's steps (whom to apply
 for, regions, schemes, diseases and their criteria, hospitals, uploads) list rows: their query
 counts must not grow with them. (我的申请 itself is pinned in test_views.py.)"""
+import re
+
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
-from applications.models import EventKind
+from applications import selectors
+from applications.models import SUPPLEMENT_EXTRA_SLOT, EventKind
 from tests.applications.factories import (
     ApplicationFactory,
     CriterionFactory,
     HouseholdMemberFactory,
     RequiredMaterialFactory,
     UploadedMaterialFactory,
+    supplement_request,
     verified_citizen,
 )
 from tests.factories import DiseaseFactory, InstitutionFactory, PersonFactory, RegionFactory, SchemeFactory
@@ -41,6 +46,28 @@ def test_application_page_does_not_grow_with_materials_or_events(client):
     many, html = page_queries(client, url)
     assert html.count('<li class="app-file') == 7 and html.count("<li><span class=\"muted\">") == 4
     assert_same_query_count(few, many, page=url, rows=(2, 11))
+
+
+def test_a_case_awaiting_a_supplement_reads_no_more_than_another(client):
+    """The notice and the slots open to upload come from the timeline and files the page read:
+    the latest notice, flagged files not yet replaced, a catch-all for an item without a slot."""
+    user, me = verified_citizen()
+    client.force_login(user)
+    other = ApplicationFactory(applicant=user, patient=me, in_review=True)
+    base, _ = page_queries(client, reverse("applications:detail", args=[other.pk]))
+    application = ApplicationFactory(applicant=user, patient=me, supplement_requested=True)
+    replaced = UploadedMaterialFactory(application=application, slot="lab", flagged_for_supplement=True, superseded_at=timezone.now())
+    flagged = UploadedMaterialFactory(application=application, slot="diagnosis", original_name="旧照片.jpg")
+    supplement_request(application, items=[{"slot": "lab", "text": "化验单已过期"}])
+    supplement_request(application, flag=[flagged], items=[{"slot": None, "text": "近一年门诊病历"}])
+    assert replaced.slot == "lab"
+    queries, html = page_queries(client, reverse("applications:detail", args=[application.pk]))
+    assert len(queries) == len(base), queries
+    notice = html[html.index('class="card app-supplement"'):]
+    notice = notice[:notice.index("</section>")]
+    assert "近一年门诊病历" in notice and "化验单已过期" not in notice  # the latest notice only (the timeline has both)
+    assert selectors.supplement_slots(application=application) == {"diagnosis", SUPPLEMENT_EXTRA_SLOT}
+    assert sorted(re.findall(r'name="slot" value="([^"]+)"', notice)) == sorted(["diagnosis", SUPPLEMENT_EXTRA_SLOT])
 
 
 def test_the_applicants_own_case_needs_no_read_of_the_household(client):

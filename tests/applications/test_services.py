@@ -8,6 +8,7 @@ import time_machine
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from applications import services
@@ -460,6 +461,13 @@ def test_round_trip_with_the_reviews_supplement_service():
     from applications import selectors
 
     assert selectors.supplement_slots(application=application) == {"diagnosis", "supplement:extra"}
+    # The case page hands over the timeline and files it read: the same slots and notice, no query.
+    _, events, materials = selectors.application_page_for_citizen(user=user, pk=application.pk)
+    with CaptureQueriesContext(connection) as queries:
+        from_rows = selectors.supplement_slots(application=application, events=events, materials=materials)
+        notice = selectors.supplement_request_event(application=application, events=events)
+    assert from_rows == {"diagnosis", "supplement:extra"} and not queries.captured_queries
+    assert notice == selectors.supplement_request_event(application=application)
     with time_machine.travel(timezone.now() + dt.timedelta(minutes=1)):
         services.material_add(application=application, user=user, slot="diagnosis", file=upload("清楚.pdf", corpus.pdf_bytes()))
         services.material_add(application=application, user=user, slot="supplement:extra", file=upload("病历.pdf", corpus.pdf_bytes()))
