@@ -53,3 +53,27 @@ def test_admin_prefix_follows_the_setting():
 
     middleware = NoStoreForPersonalDataMiddleware(lambda request: None)
     assert "/" + settings.ADMIN_URL.strip("/") + "/" in middleware.prefixes
+
+
+@pytest.mark.parametrize("preset", [{}, {"Cache-Control": "private, max-age=60"}, {"Expires": "Thu, 01 Jan 2026 00:00:00 GMT"}])
+def test_no_store_headers_are_what_djangos_helper_writes(rf, preset):
+    """The middleware writes the two headers itself on a plain response (cheaper) and merges with
+    Django's helper otherwise: either way the headers equal ``add_never_cache_headers``'s."""
+    import time_machine
+    from django.contrib.auth.models import AnonymousUser
+    from django.http import HttpResponse
+    from django.utils.cache import add_never_cache_headers
+
+    from portal.middleware import NoStoreForPersonalDataMiddleware
+
+    def view(request):
+        return HttpResponse("x", headers=preset)
+
+    with time_machine.travel("2026-12-07 20:01:45.6+00:00", tick=False):
+        request = rf.get("/applications/")
+        request.user = AnonymousUser()
+        ours = NoStoreForPersonalDataMiddleware(view)(request)
+        expected = view(request)
+        add_never_cache_headers(expected)
+    assert {k: ours[k] for k in ("Cache-Control", "Expires")} == {k: expected[k] for k in ("Cache-Control", "Expires")}
+    assert "no-store" in ours["Cache-Control"]

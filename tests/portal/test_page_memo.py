@@ -197,6 +197,7 @@ def test_a_kept_page_carries_this_requests_token(citizen):
     assert django_settings.CSRF_COOKIE_NAME in first.cookies
     kept = client.get(path)
     assert page_memo.memo.hits == 1
+    assert django_settings.CSRF_COOKIE_NAME in kept.cookies  # renewed, as get_token has it
     tokens = TOKEN.findall(kept.content.decode())
     assert tokens and page_memo._TOKEN_PLACEHOLDER not in kept.content.decode()
     assert TOKEN.findall(first.content.decode()) != tokens  # masked afresh
@@ -211,6 +212,34 @@ def test_a_kept_page_carries_this_requests_token(citizen):
     client.get(path)
     response = fresh.get(path)
     assert django_settings.CSRF_COOKIE_NAME in response.cookies
+
+
+def test_the_token_is_djangos_format_unmasks_to_the_secret_and_its_mask_is_uniform(rf):
+    """``request_token`` masks as Django does (same alphabet, length and cipher), from one read
+    of os.urandom, with every character equally likely at every position."""
+    import collections
+
+    from django.middleware.csrf import CSRF_ALLOWED_CHARS, _unmask_cipher_token, get_token
+
+    request = rf.get("/")
+    request.META["CSRF_COOKIE"] = secret = get_token(rf.get("/"))[32:][::-1]  # any valid secret
+    counts = collections.Counter()
+    tokens = set()
+    for _ in range(4000):
+        token = page_memo.request_token(request)
+        assert len(token) == 64 and set(token) <= set(CSRF_ALLOWED_CHARS)
+        assert _unmask_cipher_token(token) == secret
+        counts.update(token[:32])
+        tokens.add(token)
+    assert request.META["CSRF_COOKIE_NEEDS_UPDATE"] is True
+    assert len(tokens) == 4000
+    # 128,000 mask characters over 62: about 2,065 each (σ ≈ 45). Taking every byte modulo 62
+    # (no dropping) would give the first 8 characters about 2,500 each, far outside this band.
+    assert set(counts) == set(CSRF_ALLOWED_CHARS)
+    assert all(1850 < n < 2280 for n in counts.values()), sorted(counts.values())
+    # No secret yet (or a malformed one): Django's get_token makes it.
+    bare = rf.get("/")
+    assert len(page_memo.request_token(bare)) == 64 and len(bare.META["CSRF_COOKIE"]) == 32
 
 
 def test_the_context_processors_are_the_ones_keyed():
