@@ -16,6 +16,7 @@ Elsewhere (SQLite, the embedded default) the ORM's querysets are used as they ar
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 
 from django.db import connection
 
@@ -187,23 +188,47 @@ def material_list(*, application_id: int, include_superseded: bool) -> list[Uplo
     return [prepared.instance(UploadedMaterial, frozenset(), row) for row in rows]
 
 
-def case_page(*, pk: int) -> tuple[Application, list[ApplicationEvent], list[UploadedMaterial]]:
+def case_page(*, pk: int) -> CaseRows:
     """``application_with_patient``, ``event_list`` and ``material_list(include_superseded=True)``
     of one case, read in one statement. Raises ``Application.DoesNotExist`` without the case; the
-    caller checks access before using any of it."""
+    caller checks access (on ``CaseRows``' own values) before using any of it."""
     rows = _run("case_page", {"pk": pk})
     if not rows or rows[0][0] != 0:
         raise Application.DoesNotExist
-    case_width = len(prepared.loaded_fields(Application)) + len(prepared.loaded_fields(Person))
-    events_end = 2 + case_width + len(prepared.loaded_fields(ApplicationEvent))
-    application = _with_patient(rows[0][2:2 + case_width], frozenset(), frozenset())
-    events, materials = [], []
-    for row in rows[1:]:
-        if row[0] == 1:
-            events.append(prepared.instance(ApplicationEvent, frozenset(), row[2 + case_width:events_end]))
-        else:
-            materials.append(prepared.instance(UploadedMaterial, frozenset(), row[events_end:]))
-    return application, events, materials
+    return CaseRows(rows)
+
+
+class CaseRows:
+    """One case page's rows as ``case_page`` read them (``rows``), made into the case with its
+    patient, its timeline and its files when ``parts`` is first asked for. The access check needs
+    only the case's applicant, patient and status, which are read off its row as they are: a page
+    kept for these same rows (``portal.page_memo``) makes no instance and decrypts nothing."""
+
+    def __init__(self, rows: list[tuple]) -> None:
+        self.rows = rows
+        case = dict(zip(_case_attnames(), rows[0][2:]))
+        self.applicant_id = case["applicant_id"]
+        self.patient_id = case["patient_id"]
+        self.status = case["status"]
+
+    @functools.cached_property
+    def parts(self) -> tuple[Application, list[ApplicationEvent], list[UploadedMaterial]]:
+        rows = self.rows
+        case_width = len(prepared.loaded_fields(Application)) + len(prepared.loaded_fields(Person))
+        events_end = 2 + case_width + len(prepared.loaded_fields(ApplicationEvent))
+        application = _with_patient(rows[0][2:2 + case_width], frozenset(), frozenset())
+        events, materials = [], []
+        for row in rows[1:]:
+            if row[0] == 1:
+                events.append(prepared.instance(ApplicationEvent, frozenset(), row[2 + case_width:events_end]))
+            else:
+                materials.append(prepared.instance(UploadedMaterial, frozenset(), row[events_end:]))
+        return application, events, materials
+
+
+@functools.cache
+def _case_attnames() -> tuple[str, ...]:
+    return tuple(f.attname for f in prepared.loaded_fields(Application))
 
 
 def _with_patient(row, application_deferred: frozenset[str], patient_deferred: frozenset[str]) -> Application:
@@ -237,5 +262,28 @@ class CitizenApplicationList:
             return []
         limit = None if index.stop is None else index.stop - start
         depth = None if limit is None else start + limit  # LIMIT NULL: no cut
-        rows = _run("page", {"user": self.user_id, "limit": limit, "offset": start, "depth": depth})
-        return [_with_patient(row, _APPLICATION_DEFERRED, _PATIENT_DEFERRED) for row in rows]
+        return CitizenRows(_run("page", {"user": self.user_id, "limit": limit, "offset": start, "depth": depth}))
+
+
+class CitizenRows(Sequence):
+    """A slice of ``CitizenApplicationList``: the statement's rows as they came (``rows``), made
+    into cases with their patients when first iterated or indexed. So a page kept for these same
+    rows (``portal.page_memo``, via ``portal.pagination.page_read``) makes no instance."""
+
+    def __init__(self, rows: list[tuple]) -> None:
+        self.rows = rows
+
+    @functools.cached_property
+    def _instances(self) -> list[Application]:
+        return [_with_patient(row, _APPLICATION_DEFERRED, _PATIENT_DEFERRED) for row in self.rows]
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice) and "_instances" not in self.__dict__:
+            return CitizenRows(self.rows[index])
+        return self._instances[index]
+
+    def __iter__(self):
+        return iter(self._instances)

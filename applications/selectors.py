@@ -10,6 +10,8 @@ rule again as prepared statements for 我的申请; tests hold the two to the sa
 """
 from __future__ import annotations
 
+from functools import cached_property
+
 from django.db.models import Q, QuerySet
 
 from applications import citizen_sql
@@ -182,34 +184,76 @@ def application_get_for_citizen(*, user, pk: int) -> Application:
     return application_rows(applications=[application])[0]
 
 
-def application_page_for_citizen(*, user, pk: int) -> tuple[Application, list[ApplicationEvent], list[UploadedMaterial]]:
+class CasePage:
+    """A case as its page shows it: ``application`` (with its patient and catalog rows), ``events``
+    (the citizen's timeline) and ``materials`` (every file, superseded ones too).
+
+    ``read``: on PostgreSQL, the rows all three are made from (``citizen_sql.case_page``), made into
+    instances only when first used, so that a page kept for the same rows (``portal.page_memo``)
+    makes none of them; None elsewhere. ``status`` is the case's, without making anything."""
+
+    def __init__(self, *, rows: citizen_sql.CaseRows | None = None, parts: tuple | None = None) -> None:
+        self._rows = rows
+        self.read = rows.rows if rows is not None else None
+        if parts is not None:
+            self.__dict__["_parts"] = parts
+            self.status = parts[0].status
+        else:
+            self.status = rows.status
+
+    @cached_property
+    def _parts(self) -> tuple[Application, list[ApplicationEvent], list[UploadedMaterial]]:
+        application, events, materials = self._rows.parts
+        return application_rows(applications=[application])[0], events, materials
+
+    @property
+    def application(self) -> Application:
+        return self._parts[0]
+
+    @property
+    def events(self) -> list[ApplicationEvent]:
+        return self._parts[1]
+
+    @property
+    def materials(self) -> list[UploadedMaterial]:
+        return self._parts[2]
+
+
+def application_page_for_citizen(*, user, pk: int) -> CasePage:
     """The case page's reads: the case as ``application_get_for_citizen`` returns it, its timeline
     (``application_event_list_for_citizen``) and every file, superseded ones too (``material_rows``).
-    On PostgreSQL one statement reads all three (``citizen_sql.case_page``); nothing of it is used
-    before the access check. Raises ``Application.DoesNotExist`` as ``application_get_for_citizen``."""
+    On PostgreSQL one statement reads all three (``citizen_sql.case_page``), and the access rule is
+    checked on the case's row before anything of it is used. Raises ``Application.DoesNotExist``
+    as ``application_get_for_citizen``."""
     if not getattr(user, "is_authenticated", False):
         raise Application.DoesNotExist
     if not citizen_sql.prepared_reads_available():
         application = application_get_for_citizen(user=user, pk=pk)
-        return (
+        return CasePage(parts=(
             application,
             application_event_list_for_citizen(application=application),
             material_rows(application=application, include_superseded=True),
-        )
-    application, events, materials = citizen_sql.case_page(pk=pk)
-    if not _citizen_may_see(user=user, application=application):
+        ))
+    rows = citizen_sql.case_page(pk=pk)
+    if not _citizen_may_see_case(user=user, applicant_id=rows.applicant_id, patient_id=rows.patient_id, status=rows.status):
         raise Application.DoesNotExist
-    return application_rows(applications=[application])[0], events, materials
+    return CasePage(rows=rows)
 
 
 def _citizen_may_see(*, user, application: Application) -> bool:
     """``_citizen_access`` for one case already read: filed by the account, or a submitted case of
     a person it may act for."""
+    return _citizen_may_see_case(
+        user=user, applicant_id=application.applicant_id, patient_id=application.patient_id, status=application.status
+    )
+
+
+def _citizen_may_see_case(*, user, applicant_id: int, patient_id: int | None, status: str) -> bool:
     from portal.selectors import person_ids_for_account
 
-    if application.applicant_id == user.pk:
+    if applicant_id == user.pk:
         return True
-    return application.status != ApplicationStatus.DRAFT and application.patient_id in person_ids_for_account(user=user)
+    return status != ApplicationStatus.DRAFT and patient_id in person_ids_for_account(user=user)
 
 
 def application_get_for_applicant(*, user, pk: int) -> Application:

@@ -5,6 +5,8 @@ Views parse input, call one service, render. Every object is reached through the
 """
 from __future__ import annotations
 
+from functools import partial
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -27,7 +29,7 @@ from applications.lifecycle import WITHDRAWABLE
 from applications.models import Application, ApplicationStatus, UploadedMaterial
 from applications.upload_handlers import SizeLimitUploadHandler
 from catalog.models import Disease, Scheme
-from portal.pagination import page_get
+from portal.pagination import page_get, page_read
 from portal.page_memo import memo_render
 
 
@@ -76,8 +78,12 @@ def application_list(request: HttpRequest) -> HttpResponse:
         selectors.application_list_for_citizen_summaries(user=request.user), number=request.GET.get("page"),
         per_page=APPLICATIONS_PER_PAGE,
     )
-    applications = selectors.application_rows(applications=page.object_list)
-    return memo_render(request, "applications/list.html", {"applications": applications, "page": page})
+    # Built only when the page is rendered: a page kept for the same rows is served without it.
+    return memo_render(
+        request, "applications/list.html",
+        lambda: {"applications": selectors.application_rows(applications=page.object_list), "page": page},
+        read=page_read(page),
+    )
 
 
 @login_required
@@ -393,11 +399,17 @@ def material_file(request: HttpRequest, pk: int, material_pk: int, variant: str 
 @login_required
 def application_detail(request: HttpRequest, pk: int) -> HttpResponse:
     try:
-        application, events, materials = selectors.application_page_for_citizen(user=request.user, pk=pk)
+        page = selectors.application_page_for_citizen(user=request.user, pk=pk)
     except Application.DoesNotExist:
         raise Http404 from None
-    if application.status == ApplicationStatus.DRAFT:
-        return redirect("applications:step", pk=pk, step=application.wizard_step or 1)
+    if page.status == ApplicationStatus.DRAFT:
+        return redirect("applications:step", pk=pk, step=page.application.wizard_step or 1)
+    # Built only when the page is rendered: a page kept for the same rows is served without it.
+    return memo_render(request, "applications/detail.html", partial(_detail_context, request, page), read=page.read)
+
+
+def _detail_context(request: HttpRequest, page: selectors.CasePage) -> dict:
+    application, events, materials = page.application, page.events, page.materials
     own = selectors.account_person_id(user=request.user)
     slots = selectors.material_slots(application=application, own_person_id=own)
     known = {s["code"] for s in slots}
@@ -416,21 +428,17 @@ def application_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "items": (event.data.get("items", []) if event else []),
             "slots": [{"code": code, "name": names.get(code, _("其他补正材料"))} for code in sorted(allowed)],
         }
-    return memo_render(
-        request,
-        "applications/detail.html",
-        {
-            "application": application,
-            "events": events,
-            "slots": _slot_rows(application, slots, materials),
-            "is_applicant": is_applicant,
-            "can_withdraw": is_applicant and application.status in WITHDRAWABLE,
-            "supplement": supplement if is_applicant else None,
-            "withdraw_form": WithdrawForm(),
-            "masked_name": mask_name(application.patient.full_name),
-            "masked_id": mask_id_number(application.patient.id_number),
-        },
-    )
+    return {
+        "application": application,
+        "events": events,
+        "slots": _slot_rows(application, slots, materials),
+        "is_applicant": is_applicant,
+        "can_withdraw": is_applicant and application.status in WITHDRAWABLE,
+        "supplement": supplement if is_applicant else None,
+        "withdraw_form": WithdrawForm(),
+        "masked_name": mask_name(application.patient.full_name),
+        "masked_id": mask_id_number(application.patient.id_number),
+    }
 
 
 @login_required

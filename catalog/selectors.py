@@ -6,7 +6,9 @@ of the catalog (the page tests pin the counts with ``django_assert_num_queries``
 """
 from __future__ import annotations
 
+import itertools
 import time
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 from django.db.models import Case, Count, IntegerField, Prefetch, Q, QuerySet, Value, When
@@ -237,25 +239,100 @@ def policy_table_for(*, disease: Disease) -> list[tuple[Scheme, ReimbursementPol
 # or deletes a row (``catalog.signals``); another process shows an edited name within that time.
 CATALOG_COPY_SECONDS = 60
 _copies: dict[tuple[type, str], tuple[float, dict]] = {}
+# The copy's generation (catalog_copy_generation): next() on a count is atomic.
+_changes = itertools.count(1)
+_generation = next(_changes)
 
 
 def catalog_copy_forget() -> None:
     """Drop this process's copy (after a catalog save or delete, and between tests)."""
+    global _generation
     _copies.clear()
+    _generation = next(_changes)
+
+
+def catalog_copy_generation() -> int:
+    """A number that changes whenever a row already in this process's copy of the catalog may
+    read differently: a save in this process (``catalog_copy_forget``), or a refresh that found a
+    row changed or gone. Rows added to the copy change nothing that was built before them.
+
+    The copy's parts older than ``CATALOG_COPY_SECONDS`` are refreshed here (every row they hold
+    read again), so the number follows the database within that time even while nothing else
+    asks for the copy. ``portal.page_memo`` keys the pages it keeps for the rows they read on
+    this number: such a page never shows a catalog row staler than the copy would."""
+    now = time.monotonic()
+    for part, (loaded_at, _) in list(_copies.items()):
+        if now - loaded_at > CATALOG_COPY_SECONDS:
+            _refresh(part, now)
+    return _generation
+
+
+def _part(part: tuple[type, str]) -> dict:
+    """One part of the copy (the rows of one model by one key), refreshed first if it is due."""
+    now = time.monotonic()
+    loaded_at, rows = _copies.get(part, (now, {}))
+    if now - loaded_at > CATALOG_COPY_SECONDS:
+        rows = _refresh(part, now)
+    return rows
+
+
+def _refresh(part: tuple[type, str], now: float) -> dict:
+    global _generation
+    _, old = _copies.get(part, (now, {}))
+    fresh = _load(part, set(old))
+    _copies[part] = (now, fresh)
+    if _values(old) != _values(fresh):
+        _generation = next(_changes)
+    return fresh
+
+
+_loading: ContextVar[bool] = ContextVar("catalog_copy_loading", default=False)
+
+
+def catalog_copy_loading() -> bool:
+    """Whether the statement being run reads rows into this process's copy (for
+    ``portal.page_memo``, which tells the copy's reads from a page's own)."""
+    return _loading.get()
+
+
+def _load(part: tuple[type, str], keys: set) -> dict:
+    from catalog.models import RequiredMaterial
+
+    model, key = part
+    if not keys:
+        return {}
+    token = _loading.set(True)
+    try:
+        if model is RequiredMaterial:
+            by_disease: dict = {disease_id: [] for disease_id in keys}
+            for material in RequiredMaterial.objects.filter(disease_id__in=keys).order_by("order", "pk"):
+                by_disease[material.disease_id].append(material)
+            return {disease_id: tuple(materials) for disease_id, materials in by_disease.items()}
+        return model._base_manager.in_bulk(keys, field_name=key)
+    finally:
+        _loading.reset(token)
+
+
+def _values(rows: dict) -> dict:
+    """The copy's rows as comparable values: each instance's fields (and tuples of them)."""
+    def fields(obj):
+        if isinstance(obj, tuple):
+            return tuple(fields(item) for item in obj)
+        return {name: value for name, value in obj.__dict__.items() if not name.startswith("_")}
+
+    return {key: fields(obj) for key, obj in rows.items()}
 
 
 def _catalog_rows(*, model, pks: set[int], key: str = "pk") -> dict:
     """This process's copy of the ``model`` rows whose ``key`` (the pk, or a unique key such as a
     one-to-one's) is in ``pks``, read from PostgreSQL for the keys it lacks."""
-    now = time.monotonic()
-    loaded_at, rows = _copies.get((model, key), (now, {}))
-    if now - loaded_at > CATALOG_COPY_SECONDS:
-        loaded_at, rows = now, {}
+    part = (model, key)
+    rows = _part(part)
     missing = pks - rows.keys()
     if missing:
         # A new dict, not an update in place: a reader in another thread never sees it half-built.
-        rows = {**rows, **model._base_manager.in_bulk(missing, field_name=key)}
-        _copies[(model, key)] = (loaded_at, rows)
+        rows = {**rows, **_load(part, missing)}
+        _copies[part] = (_copies.get(part, (time.monotonic(), {}))[0], rows)
     return rows
 
 
@@ -324,13 +401,10 @@ def catalog_materials_for_disease(*, disease_id: int) -> tuple:
     """
     from catalog.models import RequiredMaterial
 
-    now = time.monotonic()
-    loaded_at, by_disease = _copies.get((RequiredMaterial, "disease"), (now, {}))
-    if now - loaded_at > CATALOG_COPY_SECONDS:
-        loaded_at, by_disease = now, {}
+    part = (RequiredMaterial, "disease")
+    by_disease = _part(part)
     if disease_id not in by_disease:
-        materials = tuple(RequiredMaterial.objects.filter(disease_id=disease_id).order_by("order", "pk"))
         # A new dict, as in _catalog_rows: another thread never sees it half-built.
-        by_disease = {**by_disease, disease_id: materials}
-        _copies[(RequiredMaterial, "disease")] = (loaded_at, by_disease)
+        by_disease = {**by_disease, **_load(part, {disease_id})}
+        _copies[part] = (_copies.get(part, (time.monotonic(), {}))[0], by_disease)
     return by_disease[disease_id]

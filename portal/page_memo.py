@@ -15,6 +15,16 @@ in this process's memory, keyed by **everything the page was rendered from**:
 
 The account's key and the template's name are kept as they are, the values as a digest of them.
 
+On PostgreSQL both pages go one step further (``memo_render(..., read=...)``): they are keyed on
+the rows their statement returned, as it returned them, and their context is built only when the
+page is rendered. A kept page is then served without making a single instance of its rows or
+keying them (the case page: its case, patient, timeline and files, two decryptions). The key holds
+the account's row and the shell as above, the rows, and the generation of this process's copy of
+the catalog (``catalog.selectors.catalog_copy_generation``), the one other thing those pages are
+built from; it changes when a catalog row in the copy reads differently, at the latest when the
+copy is refreshed. A page whose building or rendering runs a statement of its own (other than the
+copy reading rows it lacks) is served and not kept: its rows were not all it was made from.
+
 Nothing is invalidated, because nothing can go stale: a case that moves on reads differently, so
 its page misses and is rendered afresh; the old entry ages out of the LRU. What is *not* keyed
 makes the page bypass the memo: flash messages waiting to be shown, a context value of a type
@@ -44,6 +54,7 @@ import uuid
 from collections import OrderedDict
 
 from django.conf import settings
+from django.db import connection
 from django.contrib.messages import get_messages
 from django.core.paginator import Page
 from django.db.models import Model
@@ -126,10 +137,28 @@ def page_memo_clear() -> None:
     memo.clear()
 
 
-def memo_render(request: HttpRequest, template_name: str, context: dict) -> HttpResponse:
+def memo_render(request: HttpRequest, template_name: str, context, *, read=None) -> HttpResponse:
     """``render(request, template_name, context)``, served from this process's memo when the
-    account has seen this page rendered from these same values (module docstring)."""
+    account has seen this page rendered from these same values (module docstring).
+
+    ``context`` is the page's context, or a function that builds it. ``read``, if given, is what
+    the page's statements returned, as they returned it (tuples of plain values): the function
+    builds the context from those rows alone, with the account, the shell and this process's copy
+    of the catalog. The page is then keyed on the rows instead of the context (``_read_key``), and
+    the context is built only for a page not kept. A build or rendering that reads the database,
+    or during which the catalog copy changed, is served but not kept: the rows were not all it
+    was made from."""
     budget = getattr(settings, "PAGE_MEMO_BYTES", 0)
+    if read is not None and budget > 0:
+        keyed = _read_key(request, template_name, read)
+        if keyed is not None:
+            key, generation = keyed
+            html = memo.get(key)
+            if html is None:
+                html = _render_alone(request, template_name, context, key, generation, budget)
+            return HttpResponse(html.replace(_TOKEN_PLACEHOLDER, request_token(request)))
+    if callable(context):
+        context = context()
     key = _page_key(request, template_name, context) if budget > 0 else None
     if key is None:
         return HttpResponse(render_to_string(template_name, context, request))
@@ -138,6 +167,46 @@ def memo_render(request: HttpRequest, template_name: str, context: dict) -> Http
         html = render_to_string(template_name, {**context, "csrf_token": _TOKEN_PLACEHOLDER}, request)
         memo.put(key, html, budget)
     return HttpResponse(html.replace(_TOKEN_PLACEHOLDER, request_token(request)))
+
+
+def _render_alone(request: HttpRequest, template_name: str, context, key: tuple, generation: int, budget: int) -> str:
+    """Build and render a page keyed on its rows; keep it only if it read nothing but them: no
+    statement of its own (rows the catalog copy gains are no change to what was kept before, see
+    ``catalog_copy_generation``), and the copy's generation is the one in the key."""
+    from catalog.selectors import catalog_copy_generation, catalog_copy_loading
+
+    statements: list[str] = []
+
+    def count(execute, sql, params, many, execution):
+        if not catalog_copy_loading():
+            statements.append(sql)
+        return execute(sql, params, many, execution)
+
+    with connection.execute_wrapper(count):
+        built = context() if callable(context) else context
+        html = render_to_string(template_name, {**built, "csrf_token": _TOKEN_PLACEHOLDER}, request)
+    if not statements and catalog_copy_generation() == generation:
+        memo.put(key, html, budget)
+    return html
+
+
+def _read_key(request: HttpRequest, template_name: str, read) -> tuple[tuple, int] | None:
+    """The key of a page built from ``read`` alone (``memo_render``), and the catalog copy's
+    generation it holds: the account's row, the shell, the copy's generation, the rows."""
+    from catalog.selectors import catalog_copy_generation
+
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return None
+    if len(get_messages(request)):
+        return None
+    generation = catalog_copy_generation()
+    try:
+        values = ("read", context_key(getattr(user, "_wrapped", user), {}), _shell_key(request), generation, read)
+        digest = hashlib.blake2b(pickle.dumps(values, protocol=pickle.HIGHEST_PROTOCOL), digest_size=32).digest()
+    except (_Unkeyable, pickle.PicklingError, TypeError, AttributeError):
+        return None
+    return (user.pk, template_name, digest), generation
 
 
 _CSRF_INDEX = {char: i for i, char in enumerate(CSRF_ALLOWED_CHARS)}

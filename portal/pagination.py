@@ -1,6 +1,8 @@
 """Paging for citizen lists, where almost every account fits on one page."""
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from django.core.paginator import Page, Paginator
 
 
@@ -16,7 +18,19 @@ def page_get(object_list, *, number, per_page: int) -> Page:
         first = True  # what get_page does with rubbish: the first page
     if not first:
         return paginator.get_page(number)
-    rows = list(object_list[: per_page + 1])
+    rows = object_list[: per_page + 1]
+    if not isinstance(rows, Sequence):  # a queryset: read it once (a list is, and so are a list's rows read lazily)
+        rows = list(rows)
     if len(rows) <= per_page:
         paginator.count = len(rows)  # a cached_property: setting it spares the COUNT(*)
     return paginator._get_page(rows[:per_page], 1, paginator)
+
+
+def page_read(page: Page) -> tuple | None:
+    """What ``page`` shows, as read: its number, the count, and its rows as the statement returned
+    them, for a list whose slices keep their rows (``applications.citizen_sql.CitizenRows``);
+    None for any other list. The key ``portal.page_memo`` keeps the page under."""
+    rows = getattr(page.object_list, "rows", None)
+    if rows is None:
+        return None
+    return ("page", page.number, page.paginator.count, rows)

@@ -194,21 +194,25 @@ def test_the_case_pages_statements_read_what_the_orm_does():
             expected = list(selectors.material_list(application=case, include_superseded=include_superseded))
             assert [_loaded(m, UploadedMaterial) for m in files] == [_loaded(m, UploadedMaterial) for m in expected]
         # The three in one statement: the same case, patient, timeline and files (superseded too).
-        together, timeline, every_file = citizen_sql.case_page(pk=case.pk)
+        read = citizen_sql.case_page(pk=case.pk)
+        # What the access check reads off the row, without making anything.
+        assert (read.applicant_id, read.patient_id, read.status) == (theirs.applicant_id, theirs.patient_id, theirs.status)
+        assert "parts" not in read.__dict__
+        together, timeline, every_file = read.parts
         _assert_same_case(together, theirs)
         assert [_loaded(e, ApplicationEvent) for e in timeline] == [_loaded(e, ApplicationEvent) for e in events]
         assert [_loaded(m, UploadedMaterial) for m in every_file] == [
             _loaded(m, UploadedMaterial) for m in selectors.material_list(application=case, include_superseded=True)
         ]
         assert [e.data for e in timeline] == [e.data for e in events]  # JSON decoded as the ORM does
-    assert len(citizen_sql.case_page(pk=cases[0].pk)[1]) == 3  # the hidden note left out
+    assert len(citizen_sql.case_page(pk=cases[0].pk).parts[1]) == 3  # the hidden note left out
     assert len(citizen_sql.material_list(application_id=cases[0].pk, include_superseded=True)) == 4
     assert len(citizen_sql.material_list(application_id=cases[0].pk, include_superseded=False)) == 3
     with pytest.raises(Application.DoesNotExist):
         citizen_sql.application_with_patient(pk=max(c.pk for c in cases) + 1000)
     with pytest.raises(Application.DoesNotExist):
         citizen_sql.case_page(pk=max(c.pk for c in cases) + 1000)
-    assert [len(part) for part in citizen_sql.case_page(pk=cases[0].pk)[1:]] == [3, 4]
+    assert [len(part) for part in citizen_sql.case_page(pk=cases[0].pk).parts[1:]] == [3, 4]
     for user in users + [UserFactory()]:
         expected = selectors.account_person(user=user)
         assert selectors.account_person_id(user=user) == (expected.pk if expected else None)

@@ -462,7 +462,8 @@ def test_round_trip_with_the_reviews_supplement_service():
 
     assert selectors.supplement_slots(application=application) == {"diagnosis", "supplement:extra"}
     # The case page hands over the timeline and files it read: the same slots and notice, no query.
-    _, events, materials = selectors.application_page_for_citizen(user=user, pk=application.pk)
+    page = selectors.application_page_for_citizen(user=user, pk=application.pk)
+    events, materials = page.events, page.materials
     with CaptureQueriesContext(connection) as queries:
         from_rows = selectors.supplement_slots(application=application, events=events, materials=materials)
         notice = selectors.supplement_request_event(application=application, events=events)

@@ -9,6 +9,7 @@ from django.urls import reverse
 
 from applications.models import Application
 from catalog import selectors
+from catalog.models import RequiredMaterial
 from tests.applications.factories import ApplicationFactory, RequiredMaterialFactory, verified_citizen
 
 pytestmark = pytest.mark.django_db
@@ -138,3 +139,38 @@ def test_region_settings_come_from_the_copy_and_a_save_in_this_process_shows_at_
     later = selectors.catalog_rows_attach(objects=[_fresh(application)], fields=("region",))[0]
     selectors.catalog_settings_attach(regions=[later.region])
     assert later.region.settings.reconsideration_days == days + 7
+
+
+# --- the copy's generation (what pages kept for their rows are keyed on) -------------------------
+
+def test_the_generation_changes_when_a_row_in_the_copy_reads_differently(monkeypatch):
+    application, other = ApplicationFactory(), ApplicationFactory()  # (saving catalog rows drops the copy)
+    RequiredMaterialFactory(disease=application.disease, name="旧名称")
+    selectors.catalog_rows_attach(objects=[_fresh(application)])
+    selectors.catalog_materials_for_disease(disease_id=application.disease_id)
+    start = selectors.catalog_copy_generation()
+    # Rows added to the copy change nothing built before them.
+    selectors.catalog_rows_attach(objects=[_fresh(other)])
+    assert selectors.catalog_copy_generation() == start
+    # Due for a refresh, and nothing changed: every row read again, the same number.
+    later = [selectors.time.monotonic() + selectors.CATALOG_COPY_SECONDS + 1]
+    monkeypatch.setattr(selectors.time, "monotonic", lambda: later[0])
+    with CaptureQueriesContext(connection) as refresh:
+        assert selectors.catalog_copy_generation() == start
+    assert len(refresh.captured_queries) == 4  # regions, schemes, diseases, materials: each part once
+    assert selectors.catalog_copy_generation() == start  # refreshed: not due again yet
+    # Another process renames a disease (no signal here): the next refresh finds it.
+    type(application.disease).objects.filter(pk=application.disease_id).update(name="另一进程改的名")
+    assert selectors.catalog_copy_generation() == start
+    later[0] += selectors.CATALOG_COPY_SECONDS + 1
+    renamed = selectors.catalog_copy_generation()
+    assert renamed != start
+    assert selectors.catalog_rows_attach(objects=[_fresh(application)])[0].disease.name == "另一进程改的名"
+    # A material changed, likewise; and a save in this process at once.
+    RequiredMaterial.objects.filter(disease=application.disease).update(name="新名称")  # no signal
+    later[0] += selectors.CATALOG_COPY_SECONDS + 1
+    assert selectors.catalog_copy_generation() not in (start, renamed)
+    current = selectors.catalog_copy_generation()
+    disease = type(application.disease).objects.get(pk=application.disease_id)
+    disease.save(update_fields=["name"])
+    assert selectors.catalog_copy_generation() != current

@@ -367,3 +367,83 @@ def test_the_badge_from_the_cache_is_in_the_key(client, citizen, monkeypatch):
     NotificationFactory(user=user)
     cache.clear()  # the count the cache held
     assert 'id="unread-badge"' in client.get(path).content.decode()
+
+
+# --- pages keyed on the rows they read (PostgreSQL) ---------------------------------------------------
+
+def test_a_kept_page_makes_nothing_of_its_rows(client, citizen, monkeypatch):
+    """我的申请 and the case page are keyed on their statements' rows: a kept page is served
+    without making a case, a patient, a timeline or a file of them, or building its context."""
+    from applications import citizen_sql
+
+    user, person = citizen
+    pages = _pages(_cases(user, person))
+    for path in pages:
+        client.get(path)
+    made = []
+    original = citizen_sql._with_patient
+    monkeypatch.setattr(citizen_sql, "_with_patient", lambda *args: made.append(args) or original(*args))
+    hits = page_memo.memo.hits
+    for path in pages:
+        assert client.get(path).status_code == 200
+    assert page_memo.memo.hits == hits + len(pages) and made == []
+    assert all(key[2] for key in page_memo.memo._entries)
+
+
+def test_the_count_is_in_a_lists_key(client, citizen):
+    """Page 1 of 我的申请 shows how many pages there are: a case added at the end of the list
+    leaves page 1's rows as they were and changes that number."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    user, person = citizen
+    for _ in range(40):
+        ApplicationFactory(applicant=user, patient=person, submitted=True)
+    path = reverse("applications:list")
+    assert "第 1 / 2 页" in client.get(path).content.decode()
+    assert "第 1 / 2 页" in client.get(path).content.decode() and page_memo.memo.hits == 1
+    oldest = ApplicationFactory(applicant=user, patient=person, submitted=True)
+    Application.objects.filter(pk=oldest.pk).update(created_at=timezone.now() - dt.timedelta(days=3650))
+    assert "第 1 / 3 页" in client.get(path).content.decode()
+
+
+def test_a_page_whose_making_reads_the_database_is_served_not_kept(rf, citizen):
+    """The rows must be all a page keyed on them is made from: one whose context reads anything
+    else (here, a query of its own) is rendered and served, and not kept."""
+    user, person = citizen
+    case = ApplicationFactory(applicant=user, patient=person, submitted=True)
+    request = rf.get("/applications/")
+    request.user = user
+    request._messages = []
+
+    from applications.selectors import application_rows
+
+    def reading():
+        return {"applications": application_rows(applications=Application.objects.select_related("patient").filter(pk=case.pk)), "page": None}
+
+    response = page_memo.memo_render(request, "applications/list.html", reading, read=("rows", 1))
+    assert response.status_code == 200 and case.acceptance_number in response.content.decode()
+    assert len(page_memo.memo) == 0
+    rows = application_rows(applications=Application.objects.select_related("patient").filter(pk=case.pk))
+    page_memo.memo_render(request, "applications/list.html", lambda: {"applications": rows, "page": None}, read=("rows", 1))
+    assert len(page_memo.memo) == 1
+    again = page_memo.memo_render(request, "applications/list.html", reading, read=("rows", 1))
+    assert page_memo.memo.hits == 1 and case.acceptance_number in again.content.decode()
+
+
+def test_a_catalog_row_changed_elsewhere_shows_when_the_copy_is_refreshed(client, citizen, monkeypatch):
+    """A page kept for its rows holds the catalog names it was made with; another process's
+    edit shows once this process's copy is due for a refresh, as on a page rendered afresh."""
+    from catalog import selectors as catalog_selectors
+
+    user, person = citizen
+    case = ApplicationFactory(applicant=user, patient=person, submitted=True)
+    paths = [reverse("applications:list"), reverse("applications:detail", args=[case.pk])]
+    for path in paths * 2:
+        assert case.disease.name in client.get(path).content.decode()
+    Disease.objects.filter(pk=case.disease_id).update(name="另一进程改的名")  # no signal in this process
+    later = catalog_selectors.time.monotonic() + catalog_selectors.CATALOG_COPY_SECONDS + 1
+    monkeypatch.setattr(catalog_selectors.time, "monotonic", lambda: later)
+    for path in paths:
+        assert "另一进程改的名" in client.get(path).content.decode(), path
