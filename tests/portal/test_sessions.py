@@ -197,3 +197,41 @@ def test_expired_sessions_of_both_tables_are_cleared(settings):
     assert session_clear_expired() == 2
     assert list(Session.objects.values_list("pk", flat=True)) == [live.session_key]
     assert DjangoSession.objects.count() == 2
+
+
+def test_a_sessions_text_is_decoded_once_and_each_request_gets_its_own_dict(client, monkeypatch, settings):
+    """Decoding is a function of the signed text and the secret keys: the same text decodes to
+    the same data without checking its signature again; the row itself is read every time, so a
+    logout still ends the session at once."""
+    from portal import sessions
+
+    sessions.decoded.clear()
+    user = UserFactory()
+    client.force_login(user)
+    key = client.cookies["sessionid"].value
+    calls = []
+    original = SessionStore.decode
+    monkeypatch.setattr(SessionStore, "decode", lambda self, text: calls.append(text) or original(self, text))
+    first, second = SessionStore(key), SessionStore(key)
+    assert first[SESSION_KEY] == second[SESSION_KEY] == str(user.pk) and len(calls) == 1
+    first["changed"] = second["changed"] = "x"  # each request's own copy
+    assert "changed" not in SessionStore(key).keys() and len(calls) == 1
+    # Written again: a new text, decoded.
+    first.save()
+    assert SessionStore(key)["changed"] == "x" and len(calls) == 2
+    # Data holding a list or a dict is decoded every time (it could be changed in place).
+    first["basket"] = [1]
+    first.save()
+    SessionStore(key).load(), SessionStore(key).load()
+    assert len(calls) == 4
+    del first["basket"]
+    first.save()  # (the same text as before if written in the same second: signed with the time)
+    before = len(calls)
+    assert SessionStore(key).load() == SessionStore(key).load() and len(calls) - before <= 1
+    # Another secret: decoded again, and the text signed under the old one is refused.
+    settings.SECRET_KEY = "another-secret-key-" + "x" * 40
+    before = len(calls)
+    assert SessionStore(key).load() == {} and len(calls) == before + 1
+    # Logged out: the row is gone, whatever was decoded before.
+    Session.objects.filter(pk=key).delete()
+    assert SessionStore(key).load() == {}
