@@ -25,7 +25,7 @@ import weakref
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import DatabaseError, connection
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connection, connections
 from django.db.models import Model, signals
 from django.db.models.base import ModelState
 
@@ -63,10 +63,11 @@ class Prepared:
         return f"EXECUTE {self.name}({', '.join(f'%({name})s' for name in self.order)})"
 
 
-def execute(cursor, parts: tuple[Prepared | str, ...], params: dict) -> None:
-    """Run ``parts`` in one round trip on ``cursor`` (a cursor of ``connection``): prepared ones
-    by name, plain strings (e.g. ``SET LOCAL``, which cannot be prepared) as they are."""
-    raw = connection.connection
+def execute(cursor, parts: tuple[Prepared | str, ...], params: dict, *, db=None) -> None:
+    """Run ``parts`` in one round trip on ``cursor`` (a cursor of ``db``, by default
+    ``connection``): prepared ones by name, plain strings (e.g. ``SET LOCAL``, which cannot be
+    prepared) as they are."""
+    raw = (db or connection).connection
     if not getattr(settings, "DB_PREPARED_STATEMENTS", True) or raw in _as_text:
         cursor.execute(_as_plain_text(parts), params)
         return
@@ -118,11 +119,12 @@ def fetch(statement: Prepared, params: dict) -> list[tuple]:
     request would prepare on every visit. Text still saves the ORM's building of the query; only
     PostgreSQL's planning is not saved.
     """
-    with connection.cursor() as cursor:
-        if connection.in_atomic_block or connection.settings_dict.get("CONN_MAX_AGE") == 0:
+    db = connections[DEFAULT_DB_ALIAS]  # ``connection`` looks this up again at every use
+    with db.cursor() as cursor:
+        if db.in_atomic_block or db.settings_dict.get("CONN_MAX_AGE") == 0:
             cursor.execute(statement.sql, params)
         else:
-            execute(cursor, (statement,), params)
+            execute(cursor, (statement,), params, db=db)
         return cursor.fetchall()
 
 

@@ -12,6 +12,9 @@ ADMIN_URL = os.environ.get("ADMIN_URL", "admin/")
 handler429 = "portal.views.rate_limited"
 
 urlpatterns = [
+    # Citizens' own pages first: Django tries the patterns in order, and these are the pages
+    # reloaded most (each prefix is distinct, so the order changes nothing else).
+    path("applications/", include("applications.urls")),
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("prefs/elder-mode/", views.elder_mode, name="elder_mode"),
@@ -19,7 +22,6 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("catalog/", include("catalog.urls")),
     path("me/", include("portal.account_urls")),
-    path("applications/", include("applications.urls")),
     path("track/", include("applications.track_urls")),
     path("messages/", include("notifications.urls")),
     # Developer SMS inbox; the view answers 404 unless DEBUG and the dev gateway are on.
