@@ -286,6 +286,15 @@ def _refresh(part: tuple[type, str], now: float) -> dict:
     return fresh
 
 
+def _extend(part: tuple[type, str], rows: dict, keys: set) -> dict:
+    """``rows`` of ``part`` with those of ``keys`` read in, kept as loaded at the part's time (rows
+    added change no generation: nothing was built from them). A new dict, not an update in place:
+    a reader in another thread never sees it half-built."""
+    rows = {**rows, **_load(part, keys)}
+    _copies[part] = (_copies.get(part, (time.monotonic(), {}))[0], rows)
+    return rows
+
+
 _loading: ContextVar[bool] = ContextVar("catalog_copy_loading", default=False)
 
 
@@ -330,9 +339,7 @@ def _catalog_rows(*, model, pks: set[int], key: str = "pk") -> dict:
     rows = _part(part)
     missing = pks - rows.keys()
     if missing:
-        # A new dict, not an update in place: a reader in another thread never sees it half-built.
-        rows = {**rows, **_load(part, missing)}
-        _copies[part] = (_copies.get(part, (time.monotonic(), {}))[0], rows)
+        rows = _extend(part, rows, missing)
     return rows
 
 
@@ -404,7 +411,5 @@ def catalog_materials_for_disease(*, disease_id: int) -> tuple:
     part = (RequiredMaterial, "disease")
     by_disease = _part(part)
     if disease_id not in by_disease:
-        # A new dict, as in _catalog_rows: another thread never sees it half-built.
-        by_disease = {**by_disease, **_load(part, {disease_id})}
-        _copies[part] = (_copies.get(part, (time.monotonic(), {}))[0], by_disease)
+        by_disease = _extend(part, by_disease, {disease_id})
     return by_disease[disease_id]

@@ -54,9 +54,9 @@ import uuid
 from collections import OrderedDict
 
 from django.conf import settings
-from django.db import connection
 from django.contrib.messages import get_messages
 from django.core.paginator import Page
+from django.db import connection
 from django.db.models import Model
 from django.forms import BaseForm
 from django.http import HttpRequest, HttpResponse
@@ -195,14 +195,12 @@ def _read_key(request: HttpRequest, template_name: str, read) -> tuple[tuple, in
     generation it holds: the account's row, the shell, the copy's generation, the rows."""
     from catalog.selectors import catalog_copy_generation
 
-    user = getattr(request, "user", None)
-    if user is None or not user.is_authenticated:
-        return None
-    if len(get_messages(request)):
+    user = _keyable_account(request)
+    if user is None:
         return None
     generation = catalog_copy_generation()
     try:
-        values = ("read", context_key(getattr(user, "_wrapped", user), {}), _shell_key(request), generation, read)
+        values = ("read", context_key(user, {}), _shell_key(request), generation, read)
         digest = hashlib.blake2b(pickle.dumps(values, protocol=pickle.HIGHEST_PROTOCOL), digest_size=32).digest()
     except (_Unkeyable, pickle.PicklingError, TypeError, AttributeError):
         return None
@@ -235,15 +233,24 @@ def request_token(request: HttpRequest) -> str:
     return "".join(chars[m] for m in mask) + cipher
 
 
-def _page_key(request: HttpRequest, template_name: str, context: dict) -> tuple | None:
+def _keyable_account(request: HttpRequest):
+    """The signed-in account (the user itself, not its lazy wrapper) whose page may be kept;
+    None for a visitor, or while a flash message waits to be shown."""
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return None
     if len(get_messages(request)):  # counting loads them without marking them shown
         return None
+    return getattr(user, "_wrapped", user)
+
+
+def _page_key(request: HttpRequest, template_name: str, context: dict) -> tuple | None:
+    user = _keyable_account(request)
+    if user is None:
+        return None
     try:
         seen: dict = {}
-        values = (context_key(getattr(user, "_wrapped", user), seen), _shell_key(request), context_key(context, seen))
+        values = (context_key(user, seen), _shell_key(request), context_key(context, seen))
         # Kept as a digest: the values themselves (a case page's are some 400 strings, dates and
         # numbers) would take more memory than the page. Pickling writes every value with its
         # type, so equal digests mean equal values; equal values may pickle differently (a set's
