@@ -74,6 +74,14 @@ def test_the_statements_list_count_and_load_what_the_orm_does_for_every_account(
         for start, stop in ((0, 2), (2, 4), (3, None), (1, 1)):
             assert [a.pk for a in listed[start:stop]] == [a.pk for a in expected[start:stop]], (user, start, stop)
         assert sorted(portal_selectors.person_ids_for_account(user=user)) == sorted(portal_selectors._person_ids(user=user))
+        # A full slice brings the count with its rows (the paginator then asks for no COUNT of
+        # its own); one that is not full, or whose list was counted already, does not.
+        for stop in (1, 2, len(expected), len(expected) + 1):
+            fresh = CitizenApplicationList(user_id=user.pk)
+            with CaptureQueriesContext(connection) as queries:
+                fresh[0:stop]
+                assert fresh.count() == len(expected), (user, stop)
+            assert len(queries) == (1 if stop <= len(expected) else 2), (user, stop)
         for mine, theirs in zip(listed[:50], expected):
             seen_any = True
             assert mine.get_deferred_fields() == theirs.get_deferred_fields() == {"diagnosis"}
@@ -139,7 +147,7 @@ def test_outside_a_transaction_the_list_runs_prepared_statements(client, monkeyp
         cursor.execute("SELECT name FROM pg_prepared_statements WHERE name LIKE 'citizen_%%'")
         names = {name for (name,) in cursor.fetchall()}
     if prepares:
-        assert [sql for sql in statements if "citizen_" in sql] == [f"EXECUTE citizen_case_page({user.pk}, 21, 21, 0)"], statements
+        assert [sql for sql in statements if "citizen_" in sql] == [f"EXECUTE citizen_case_page({user.pk}, 21, 21, 0, true)"], statements
         assert names == {"citizen_case_page"}
     else:
         assert not [sql for sql in statements if "PREPARE" in sql or "EXECUTE" in sql]

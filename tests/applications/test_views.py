@@ -337,6 +337,16 @@ def test_list_query_count_does_not_grow(client, citizen, django_assert_num_queri
     with django_assert_num_queries(len(one)):
         response = client.get(reverse("applications:list"))
     assert response.content.decode().count('class="badge') == 20
+    # More than a page: the pager needs the count. The prepared statement (PostgreSQL) reads it
+    # with the page's rows; the ORM's queryset (elsewhere) asks for a COUNT(*) of its own.
+    from applications import citizen_sql
+
+    for _ in range(5):
+        ApplicationFactory(applicant=user, patient=me, submitted=True)
+    cache.clear()
+    with django_assert_num_queries(len(one) + (0 if citizen_sql.prepared_reads_available() else 1)):
+        response = client.get(reverse("applications:list"))
+    assert response.content.decode().count('class="badge') == 20 and "第 1 / 2 页" in response.content.decode()
 
 
 @pytest.mark.parametrize("prepared", [True, False], ids=["statements", "orm"])
