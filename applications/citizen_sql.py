@@ -24,10 +24,6 @@ from applications.models import Application, ApplicationEvent, ApplicationStatus
 from portal import prepared
 from portal.models import HouseholdMember, Identity
 
-# What 我的申请 never shows (``selectors.CITIZEN_LIST_DEFERRED``): encrypted at rest, so loading
-# them would cost a decryption per row.
-_APPLICATION_DEFERRED = frozenset({"diagnosis"})
-_PATIENT_DEFERRED = frozenset({"id_number"})
 _TYPES = {"user": "bigint", "count": "boolean", "limit": "bigint", "offset": "bigint", "depth": "bigint", "pk": "bigint", "application": "bigint"}
 
 
@@ -96,9 +92,24 @@ def _page_keys_sql() -> str:
 
 
 @functools.cache
+def _list_deferred() -> tuple[frozenset[str], frozenset[str]]:
+    """The fields of a case and of its patient that 我的申请 leaves unread: all but
+    ``selectors.CITIZEN_LIST_FIELDS`` (and the keys), as ``.only()`` does."""
+    from applications.selectors import CITIZEN_LIST_FIELDS
+
+    own = {name for name in CITIZEN_LIST_FIELDS if "__" not in name}
+    patient = {name.removeprefix("patient__") for name in CITIZEN_LIST_FIELDS if name.startswith("patient__")}
+    return (
+        frozenset(f.name for f in Application._meta.concrete_fields if not f.primary_key and f.name not in own),
+        frozenset(f.name for f in Person._meta.concrete_fields if not f.primary_key and f.name not in patient),
+    )
+
+
+@functools.cache
 def _statements() -> dict[str, prepared.Prepared]:
     table, person = _quote(Application._meta.db_table), _quote(Person._meta.db_table)
-    columns = prepared.select_columns(Application, "a", _APPLICATION_DEFERRED) + prepared.select_columns(Person, "p", _PATIENT_DEFERRED)
+    application_deferred, patient_deferred = _list_deferred()
+    columns = prepared.select_columns(Application, "a", application_deferred) + prepared.select_columns(Person, "p", patient_deferred)
     # The page's rows, each with one more value, the list's count: read only when asked for
     # (``%(count)s``) and the page is full (``limit`` rows), when the paginator will want it; a
     # family account's first page is then one round trip, not two. NULL otherwise (PostgreSQL
@@ -293,7 +304,7 @@ class CitizenRows(Sequence):
 
     @functools.cached_property
     def _instances(self) -> list[Application]:
-        return [_with_patient(row[:-1], _APPLICATION_DEFERRED, _PATIENT_DEFERRED) for row in self.rows]
+        return [_with_patient(row[:-1], *_list_deferred()) for row in self.rows]
 
     def __len__(self) -> int:
         return len(self.rows)
