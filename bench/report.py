@@ -214,15 +214,16 @@ def _queries_section(add, results: list[dict]) -> None:
         dash = result["probe"].get("dashboard_rows") or {}
         if dash:
             # Judged on the warm counts, as a running server serves the page: the cold ones also
-            # hold each prepared statement's first PREPARE (the 200-case page has one statement
-            # more, its count) and the first reads of the session and the catalog copy.
+            # hold each prepared statement's first PREPARE and the first reads of the session and
+            # the catalog copy. (The 200-case page's statement brings its count with its rows.)
             targets = result["probe"]["targets"]
             warm = [targets.get(name, {}).get("probe", {}).get("queries_warm") for name in ("dashboard_hot", "dashboard_typical")]
             hot, typical = warm if None not in warm else (dash.get("hot_queries"), dash.get("typical_queries"))
             if hot == typical:
                 verdict = "independent of rows"
             elif None not in (hot, typical) and hot == typical + 1:
-                # portal.pagination.page_get: a list that fits on one page needs no COUNT(*).
+                # portal.pagination.page_get: a list that fits on one page needs no COUNT(*); a
+                # longer one does, unless its statement read the count (citizen_sql on PostgreSQL).
                 verdict = ("one COUNT(*) more, because ten pages need counting and one page does not "
                            "(`page_get`); no more for more rows")
             else:
