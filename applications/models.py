@@ -153,9 +153,9 @@ class Application(models.Model):
             # One status over every region (a superuser, a supervisor of several regions): without
             # it the queue walked the due_at index past every decided case (2 s at a million).
             models.Index(fields=["status", "due_at", "id", "entered_by"], name="app_queue_status_idx"),
-            # 我的申请 (applications.citizen_sql): an account's own cases in the list's order, and the
-            # submitted cases of its people in that order with their applicant, so that the
-            # account's own are passed over in the index and each half of a page stops at the page.
+            # 我的申请 (applications.citizen_sql): an account's own cases in the list's order, read up
+            # to the page and no further; and the submitted cases of its people with their
+            # applicant, so that the account's own are passed over inside the index.
             models.Index(fields=["applicant", "-created_at", "-id"], name="app_applicant_order_idx"),
             models.Index(
                 fields=["patient", "-created_at", "-id", "applicant"],
