@@ -73,26 +73,40 @@ def _count_sql() -> str:
 
 
 @functools.cache
-def _page_with_keys_sql() -> str:
-    """``WITH`` the keys of one page of the list, in its order (``ids``;
-    ``selectors.application_list_for_citizen``: newest first, the key breaking ties), and the
-    keys of the other half whole (``theirs``), which the count reads again.
+def _page_with_rows_sql() -> str:
+    """``WITH`` one page of the list, in its order (``ids``; ``selectors.application_list_for_citizen``:
+    newest first, the key breaking ties), with the columns the list shows, and the other half
+    whole (``theirs``), which the count reads again.
 
     Each half is ordered and cut at ``offset + limit`` (``%(depth)s``) before the two are
     merged: a page's rows are among the first ``offset + limit`` of either half, so the cut loses
-    none, and only the page's rows are then read in full. The account's own half is read in that
-    order from ``app_applicant_order_idx`` and stops at the cut. The other half is read once,
-    from ``app_patient_submitted_idx``, which also holds the applicant, so the account's own
-    cases are passed over in the index; it is small (cases another account filed for one's
-    people), and for a family account with 40 people it was the count's and the page's largest
-    part, one index lookup per person each."""
-    keys = f"{_column(Application, 'id')}, {_column(Application, 'created_at')}"
+    none. The account's own half is read in that order from ``app_applicant_order_idx`` and
+    stops at the cut, its rows taken as the index finds them (looking each up again by its key
+    after the merge was a quarter of a family page's reads). The other half is read once, from
+    ``app_patient_submitted_idx``, which also holds the applicant, so the account's own cases are
+    passed over in the index, and only its keys are read: it is small (cases another account
+    filed for one's people), and for a family account with 40 people it was the count's and the
+    page's largest part, one index lookup per person each. Only its rows that can be on the page
+    are then read by key."""
+    table = _quote(Application._meta.db_table)
+    created, key = f"a.{_column(Application, 'created_at')}", f"a.{_column(Application, 'id')}"
+    # The shown columns, and the creation time for the order if it is not one of them.
+    columns = ", ".join(dict.fromkeys([*_list_columns("a"), created]))
     order = f"ORDER BY {_column(Application, 'created_at')} DESC, {_column(Application, 'id')} DESC"
+    keys = f"{_column(Application, 'id')}, {_column(Application, 'created_at')}"
     return (
         f"WITH theirs AS ({_for_people_sql(keys)}),"
-        f" ids AS (({_filed_sql(keys)} {order} LIMIT %(depth)s) UNION ALL (SELECT {keys} FROM theirs {order} LIMIT %(depth)s)"
-        f" {order} LIMIT %(limit)s OFFSET %(offset)s)"
+        f" ids AS ((SELECT {columns} FROM {table} a WHERE a.{_column(Application, 'applicant')} = %(user)s"
+        f" ORDER BY {created} DESC, {key} DESC LIMIT %(depth)s)"
+        f" UNION ALL (SELECT {columns} FROM {table} a"
+        f" JOIN (SELECT {keys} FROM theirs {order} LIMIT %(depth)s) t ON t.{_column(Application, 'id')} = {key}"
+        f" ORDER BY {created} DESC, {key} DESC) {order} LIMIT %(limit)s OFFSET %(offset)s)"
     )
+
+
+def _list_columns(alias: str) -> list[str]:
+    # The case's columns 我的申请 reads, in the order ``prepared.instance`` takes them.
+    return prepared.select_columns(Application, alias, _list_deferred()[0])
 
 
 @functools.cache
@@ -112,21 +126,19 @@ def _list_deferred() -> tuple[frozenset[str], frozenset[str]]:
 @functools.cache
 def _statements() -> dict[str, prepared.Prepared]:
     table, person = _quote(Application._meta.db_table), _quote(Person._meta.db_table)
-    application_deferred, patient_deferred = _list_deferred()
-    columns = prepared.select_columns(Application, "a", application_deferred) + prepared.select_columns(Person, "p", patient_deferred)
+    columns = _list_columns("ids") + prepared.select_columns(Person, "p", _list_deferred()[1])
     # The page's rows, each with one more value, the list's count: read only when asked for
     # (``%(count)s``) and the page is full (``limit`` rows), when the paginator will want it; a
     # family account's first page is then one round trip, not two. NULL otherwise (PostgreSQL
     # runs a CASE branch's sub-select only when the branch is taken).
     page = (
-        f"{_page_with_keys_sql()}"
+        f"{_page_with_rows_sql()}"
         f" SELECT {', '.join(columns)},"
         f" CASE WHEN %(count)s AND (SELECT count(*) FROM ids) = %(limit)s"
         f" THEN ({_filed_sql('count(*)')}) + (SELECT count(*) FROM theirs) END"
-        f" FROM {table} a JOIN ids ON ids.{_column(Application, 'id')} = a.{_column(Application, 'id')}"
-        f" LEFT JOIN {person} p ON p.{_column(Person, 'id')} = a.{_column(Application, 'patient')}"
+        f" FROM ids LEFT JOIN {person} p ON p.{_column(Person, 'id')} = ids.{_column(Application, 'patient')}"
         # selectors.application_list_for_citizen's order: newest first, the key breaking ties.
-        f" ORDER BY a.{_column(Application, 'created_at')} DESC, a.{_column(Application, 'id')} DESC"
+        f" ORDER BY ids.{_column(Application, 'created_at')} DESC, ids.{_column(Application, 'id')} DESC"
     )
     one = (
         f"SELECT {', '.join(prepared.select_columns(Application, 'a') + prepared.select_columns(Person, 'p'))} FROM {table} a"
